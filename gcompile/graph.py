@@ -1,0 +1,172 @@
+"""Validation of the graph format and the execution plan every pass walks.
+
+:func:`plan` checks a forward (or backward) DiGraph once and returns a
+:class:`Plan`: the nodes in topological order, each op node's operands in
+position order (from the edge attribute ``arg``), its op definition and its
+parameters.  Everything that is wrong with a graph is reported here, as a
+:class:`~gcompile.GraphError` naming the node.
+
+Examples
+--------
+>>> import networkx as nx
+>>> g = nx.DiGraph()
+>>> g.add_node("x", op="input"); g.add_node("y", op="input"); g.add_node("z", op="mul")
+>>> g.add_edge("x", "z", arg=0); g.add_edge("y", "z", arg=1)
+>>> p = plan(g)
+>>> p.order, p.operands["z"]
+(['x', 'y', 'z'], ('x', 'y'))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .errors import GraphError, did_you_mean
+from .registry import LEAF_OPS, lookup
+
+__all__ = ["Plan", "plan", "check_node", "as_node_list", "active_nodes"]
+
+
+@dataclass
+class Plan:
+    """A validated graph: topological ``order``, and per op node its ``ops``, ``operands``, ``params``."""
+
+    order: list
+    ops: dict = field(default_factory=dict)
+    operands: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+
+def _positions(graph, u, v, data, arity):
+    arg = data.get("arg")
+    if arg is None:
+        if arity == 1 and len(graph._pred[v]) == 1:
+            return (0,)
+        raise GraphError(f"edge {u!r} -> {v!r} has no 'arg' attribute (the operand position; "
+                         f"only the single edge into a unary op may omit it)")
+    args = arg if isinstance(arg, (list, tuple)) else (arg,)
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < arity:
+            raise GraphError(f"edge {u!r} -> {v!r}: 'arg' {arg!r} is not an operand position "
+                             f"of op {graph.nodes[v]['op']!r}, which takes {arity} operand(s)")
+    return args
+
+
+def check_node(graph, v, data):
+    """Validate one node; return ``(opdef or None, operands tuple, params dict)``."""
+    if "op" not in data:
+        raise GraphError(f"node {v!r} has no 'op' attribute (use 'input', 'const' or an op name)")
+    name = data["op"]
+    if name in LEAF_OPS:
+        if graph._pred[v]:
+            preds = sorted(map(repr, graph._pred[v]))[:3]
+            raise GraphError(f"node {v!r} is an {name!r} but has incoming edges from {', '.join(preds)}")
+        if name == "const" and "value" not in data:
+            raise GraphError(f"const node {v!r} has no 'value' attribute")
+        return None, (), {}
+    opdef = lookup(name, node=v)
+    slots = [None] * opdef.arity
+    for u, edata in graph._pred[v].items():
+        for pos in _positions(graph, u, v, edata, opdef.arity):
+            if slots[pos] is not None:
+                raise GraphError(f"node {v!r} (op {name!r}): operand position {pos} is given twice, "
+                                 f"by {slots[pos]!r} and {u!r}")
+            slots[pos] = u
+    missing = [i for i, s in enumerate(slots) if s is None]
+    if missing:
+        raise GraphError(f"node {v!r} (op {name!r}) takes {opdef.arity} operand(s) but position(s) "
+                         f"{missing} have no incoming edge")
+    params = {}
+    for key, default in opdef.params.items():
+        params[key] = data.get(key, default)
+    return opdef, tuple(slots), params
+
+
+def plan(graph) -> Plan:
+    """Validate ``graph`` and return its :class:`Plan` (iterative; linear in size).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("a", "b"), ("b", "a")])
+    >>> plan(g)
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: the graph has a cycle: 'a' -> 'b' -> 'a'
+    """
+    if not isinstance(graph, nx.DiGraph):
+        raise GraphError(f"expected a networkx DiGraph, got {type(graph).__name__}")
+    if graph.is_multigraph():
+        raise GraphError("multigraphs are not supported: use one edge with arg=[0, 1] for x*x")
+    try:
+        order = list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(graph)
+        path = [u for u, _ in cycle] + [cycle[0][0]]
+        raise GraphError("the graph has a cycle: " + " -> ".join(map(repr, path))) from None
+    p = Plan(order=order)
+    nodes = graph._node
+    for v in order:
+        opdef, operands, params = check_node(graph, v, nodes[v])
+        if opdef is not None:
+            p.ops[v] = opdef
+            p.operands[v] = operands
+            p.params[v] = params
+    return p
+
+
+def as_node_list(graph, nodes, what):
+    """Normalize one node key or an iterable of keys; check each is in ``graph``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> as_node_list(nx.DiGraph([("a", "b")]), "a", "wrt")
+    ['a']
+    """
+    if _is_node(graph, nodes):
+        return [nodes]
+    if isinstance(nodes, (str, bytes)) or not hasattr(nodes, "__iter__"):
+        raise GraphError(f"unknown {what} node {nodes!r}" + did_you_mean(nodes, graph.nodes))
+    out = list(nodes)
+    for n in out:
+        if not _is_node(graph, n):
+            raise GraphError(f"unknown {what} node {n!r}" + did_you_mean(n, graph.nodes))
+    return out
+
+
+def _is_node(graph, key):
+    try:
+        return key in graph._node
+    except TypeError:
+        return False
+
+
+def active_nodes(graph, sources, target):
+    """Nodes on some path from a node of ``sources`` to ``target`` (iterative BFS).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> sorted(active_nodes(nx.DiGraph([("a", "b"), ("b", "c"), ("d", "c")]), ["a"], "c"))
+    ['a', 'b', 'c']
+    """
+    up = {target}
+    stack = [target]
+    pred = graph._pred
+    while stack:
+        for u in pred[stack.pop()]:
+            if u not in up:
+                up.add(u)
+                stack.append(u)
+    down = set()
+    stack = [s for s in sources if s in up]
+    down.update(stack)
+    succ = graph._succ
+    while stack:
+        for w in succ[stack.pop()]:
+            if w in up and w not in down:
+                down.add(w)
+                stack.append(w)
+    return down
