@@ -13,7 +13,12 @@ from .evaluate import evaluate
 from .graph import plan
 from .registry import OpDef, defop, lookup, registered_ops
 from .shapes import infer_shapes
+from . import ops
+from .trace import GraphBuilder, trace
+from . import testing
+from .testing import check_grads
 
-__all__ = ["GraphError", "ROLES", "OpDef", "defop", "evaluate", "grad", "gradients",
-           "infer_shapes", "lookup", "plan", "registered_ops"]
+__all__ = ["GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads", "defop", "evaluate",
+           "grad", "gradients", "infer_shapes", "lookup", "ops", "plan", "registered_ops", "testing",
+           "trace"]
 __version__ = "0.1.0"

@@ -25,7 +25,6 @@ import gc as _pygc
 import warnings
 
 import networkx as nx
-import numpy as np
 
 from .errors import GraphError
 from .evaluate import evaluate
@@ -137,10 +136,9 @@ def _seed(b, output, shapes):
     shape = shapes.get(output)
     common = dict(origin=output, role="seed", hint=f"d{_label(output)}", feedable=True,
                   rule=f"d{_label(output)}/d{_label(output)} = 1")
-    if shape is None:
+    if shape != ():
         return b.add_node("ones_like", (b.read(output).id,), {}, **common)
-    value = 1.0 if shape == () else np.ones(shape)
-    return b.add_node("const", (), {"value": value}, **common)
+    return b.add_node("const", (), {"value": 1.0}, **common)
 
 
 def _accumulate(b, v, contribs):
@@ -220,7 +218,8 @@ def _grad(graph, output, wrt, shapes, disconnected):
     static = infer_shapes(graph, shapes, plan=p)
     active = active_nodes(graph, wrt, output)
     b = _Builder(graph, static)
-    contribs = {output: [(_seed(b, output, static), False, None, None)]}
+    seed = _seed(b, output, static)
+    contribs = {output: [(seed, False, None, None)]}
     totals = {}
     for v in reversed(p.order):
         if v not in active or v not in contribs:
@@ -271,7 +270,7 @@ def _grad(graph, output, wrt, shapes, disconnected):
                                hint=f"d{_label(w)}", rule="no path to the output: zero")
     bwd, names = b.build(graph._node)
     bwd.graph.update(grads={w: names[totals[w].id] for w in wrt}, output=output, wrt=list(wrt),
-                     seed=names[0])
+                     seed=names[seed.id])
     return bwd
 
 

@@ -39,7 +39,7 @@ def did_you_mean(name, choices, n: int = 3) -> str:
     ''
     """
     strs = {str(c): c for c in choices}
-    close = difflib.get_close_matches(str(name), list(strs), n=n, cutoff=0.6)
+    close = difflib.get_close_matches(str(name), list(strs), n=n, cutoff=0.5)
     if not close:
         return ""
     return " (did you mean " + ", ".join(repr(strs[c]) for c in close) + "?)"

@@ -56,7 +56,11 @@ def as_value(value, node):
 def leaf_value(graph, node, data, feeds):
     """The value of an ``input`` or ``const`` node (feed, else its ``value`` attribute)."""
     if data["op"] == "const":
-        value = as_value(data["value"], node)
+        value = data["value"]
+        # Python numbers stay Python floats: numpy treats them as "weak", so a
+        # float32 array times a const 1.0 stays float32.
+        value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else as_value(value, node)
     elif node in feeds:
         value = as_value(feeds[node], node)
     elif "value" in data:

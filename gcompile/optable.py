@@ -341,8 +341,8 @@ defop("broadcast_to", 1, lambda xp, x, shape=None: xp.broadcast_to(xp.asarray(x)
       rules=["d broadcast(x)/dx = sum back"])
 defop("broadcast_like", 2, _broadcast_like, symbol="bcast", params=dict(axis=None, keepdims=True),
       shape=_second,
-      vjp=[lambda f, g, a, ref, out, axis=None, keepdims=True: f.sum(g, axis=axis, keepdims=keepdims),
-           None],
+      vjp=[lambda f, g, a, ref, out, axis=None, keepdims=True:
+           f.sum_to_like(g, a) if keepdims else f.sum(g, axis=axis), None],
       rules=["sum back", ""],
       doc="Broadcast `a` (a reduction of `ref` over `axis`) back to the shape of `ref`.")
 defop("sum_to_like", 2, _sum_to_like, symbol="Σ→", shape=_second,
