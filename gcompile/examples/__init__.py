@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-__all__ = ["apple", "apple_orange", "EXAMPLES"]
+__all__ = ["apple", "apple_orange", "two_layer_net", "EXAMPLES"]
 
 
 def _mul(g, name, x, y, label=None):
@@ -68,5 +68,7 @@ def apple_orange():
     return g, {"apple": 100.0, "apple_num": 2.0, "orange": 150.0, "orange_num": 3.0, "tax": 1.1}
 
 
+from .two_layer_net import two_layer_net  # noqa: E402  (a module of its own: it is longer)
+
 #: name -> function returning ``(graph, feeds)``; ``graph.graph`` names output and wrt.
-EXAMPLES = {"apple": apple, "apple_orange": apple_orange}
+EXAMPLES = {"apple": apple, "apple_orange": apple_orange, "two_layer_net": two_layer_net}

@@ -1,0 +1,225 @@
+"""The ``gcompile`` command: differentiate, evaluate and draw graphs from the shell.
+
+``gcompile grad``, ``render``, ``eval`` and ``example`` (see ``docs/cli.md``
+and ``gcompile COMMAND --help``).  A user error (bad argument, bad file, bad
+graph) prints one line ``gcompile: error: ...`` on stderr and exits with
+status 2; ``--debug`` shows the traceback instead.  ``python -m gcompile``
+runs the same command.
+
+Examples
+--------
+>>> main(["eval", "apple_orange", "--output", "all_price,price"])
+  node       op   shape  value
+  ---------  ---  -----  -----
+  all_price  add  ()     650
+  price      mul  ()     715
+0
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import traceback
+
+from .cli_commands import FORMATS, run_eval, run_example, run_grad, run_render
+from .errors import GraphError
+
+__all__ = ["main", "build_parser"]
+
+_PROG = "gcompile"
+
+_MAIN_EPILOG = """\
+examples:
+  gcompile example                          list the bundled examples
+  gcompile example apple -o out             the seed example: price, gradients, diagrams
+  gcompile grad net.json --wrt W,b --feed x=@x.npy -o out
+  gcompile eval apple --feed tax=1.2
+  gcompile render net.json -o net.svg
+
+GRAPH is a graph file (.json node-link or .graphml) or, when no such file
+exists, the name of a bundled example. Docs: docs/cli.md."""
+
+_GRAD_EPILOG = """\
+examples:
+  gcompile grad out/apple.json                       output, wrt and values from the file
+  gcompile grad apple --wrt apple,tax --feed tax=1.2 -o out
+  gcompile grad net.json --output loss --wrt W1,b1 --feed x=@x.npy --format png
+
+--feed NAME=VALUE: VALUE is a number (1.5), a JSON array ([[1,2],[3,4]]) or
+@FILE.npy. Inputs not fed use their 'value' attribute (or the example's feeds).
+Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT and
+DIR/NAME_pair.FMT, where NAME is the graph file's stem."""
+
+_RENDER_EPILOG = """\
+examples:
+  gcompile render apple -o apple.svg
+  gcompile render out/apple_backward.json -o backward.png
+  gcompile render apple --values -o apple_values.svg
+
+The image format comes from FILE's suffix: .svg, .png, .pdf or .dot."""
+
+_EVAL_EPILOG = """\
+examples:
+  gcompile eval apple
+  gcompile eval apple --feed tax=1.2 --output price
+  gcompile eval net.json --feed x=@x.npy --feed W=[[1,0],[0,1]]"""
+
+_EXAMPLE_EPILOG = """\
+examples:
+  gcompile example                 list the bundled examples
+  gcompile example apple -o out    writes out/apple.json, out/apple_backward.json,
+                                   out/apple_forward.svg, out/apple_backward.svg,
+                                   out/apple_pair.svg; prints price and gradients
+  gcompile example apple --feed tax=1.08 --format png
+
+The written NAME.json keeps the example's feeds as its inputs' values, so
+'gcompile grad out/apple.json' runs it again."""
+
+
+def _wrap(text):
+    return textwrap.fill(text, width=78)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _debug_option(parser, default):
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full traceback of an error")
+
+
+def _feed_option(parser):
+    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE",
+                        help="value of an input node: a number, a JSON array or @FILE.npy "
+                             "(repeat for several inputs)")
+
+
+def _gradient_options(parser):
+    parser.add_argument("--output", metavar="NODE",
+                        help="node to differentiate (default: the graph's 'output' attribute)")
+    parser.add_argument("--wrt", metavar="A,B",
+                        help="comma-separated nodes to differentiate with respect to "
+                             "(default: the graph's 'wrt' attribute, else every input)")
+    _feed_option(parser)
+    parser.add_argument("-o", "--out", metavar="DIR", default="out",
+                        help="directory for the JSON and image files (default: out)")
+    parser.add_argument("--format", choices=FORMATS, default="svg",
+                        help="image format (default: svg)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gcompile`` and its four subcommands.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["grad", "g.json", "--wrt", "x,y", "--feed", "x=1"])
+    >>> args.command, args.wrt, args.feed, args.out, args.format
+    ('grad', 'x,y', ['x=1'], 'out', 'svg')
+    """
+    from . import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog=_PROG, formatter_class=fmt, epilog=_MAIN_EPILOG,
+                     description="Compile a computation graph into its reverse-mode gradient "
+                                 "graph; evaluate and draw both.")
+    parser.add_argument("--version", action="version", version=f"gcompile {__version__}")
+    _debug_option(parser, False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("grad", help="differentiate a graph: value, gradients, backward graph, images",
+                       description=_wrap("Compile GRAPH's backward graph, evaluate it, print the output "
+                                   "value and a table of gradients, and write the backward graph "
+                                   "(JSON) and forward, backward and pair images."),
+                       epilog=_GRAD_EPILOG, formatter_class=fmt)
+    p.add_argument("graph", metavar="GRAPH", help="graph file (.json, .graphml) or example name")
+    _gradient_options(p)
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_grad)
+
+    p = sub.add_parser("render", help="draw a graph to .svg, .png, .pdf or .dot",
+                       description="Draw GRAPH (forward or backward) with Graphviz.",
+                       epilog=_RENDER_EPILOG, formatter_class=fmt)
+    p.add_argument("graph", metavar="GRAPH", help="graph file (.json, .graphml) or example name")
+    p.add_argument("-o", "--out", metavar="FILE", required=True,
+                   help="image to write; its suffix chooses the format")
+    p.add_argument("--values", action="store_true",
+                   help="evaluate the graph and show each node's value")
+    _feed_option(p)
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_render)
+
+    p = sub.add_parser("eval", help="evaluate a graph and print every node's value",
+                       description="Evaluate GRAPH and print a table of node, op, shape and value.",
+                       epilog=_EVAL_EPILOG, formatter_class=fmt)
+    p.add_argument("graph", metavar="GRAPH", help="graph file (.json, .graphml) or example name")
+    _feed_option(p)
+    p.add_argument("--output", metavar="A,B", help="only print these nodes (default: every node)")
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_eval)
+
+    p = sub.add_parser("example", help="list the bundled examples, or write one with its gradients",
+                       description=_wrap("Without NAME, list the bundled examples. With NAME, write the "
+                                   "example's graph (JSON) and do what 'gcompile grad' does on it; "
+                                   "output, wrt and feeds default from the example."),
+                       epilog=_EXAMPLE_EPILOG, formatter_class=fmt)
+    p.add_argument("name", metavar="NAME", nargs="?", help="example name (omit to list them)")
+    _gradient_options(p)
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_example)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``gcompile`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    0 on success, 2 for a user error (one line on stderr), 1 for an internal
+    error (a bug: one line, or the traceback with ``--debug``).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     status = main(["eval", "apple", "--feed", "tax"])
+    >>> status, err.getvalue().startswith("gcompile: error: --feed 'tax': expected NAME=VALUE")
+    (2, True)
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except (_UsageError, GraphError) as err:
+        return _fail(str(err), 2, debug)
+    except OSError as err:
+        name = f" {err.filename!r}" if getattr(err, "filename", None) else ""
+        return _fail(f"cannot access{name}: {err.strerror or err}", 2, debug)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130, debug)
+    except Exception as err:  # a bug in gcompile: still one line unless --debug
+        return _fail(f"internal error: {type(err).__name__}: {err} (run again with --debug for "
+                     f"the traceback, and please report it)", 1, debug)
+
+
+def _fail(message: str, status: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    first = " ".join(str(message).split())
+    print(f"{_PROG}: error: {first}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
