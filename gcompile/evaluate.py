@@ -19,7 +19,7 @@ import numpy as np
 from .errors import GraphError, describe_value
 from .graph import plan as make_plan
 
-__all__ = ["evaluate", "as_value", "leaf_value"]
+__all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
 
 
 def as_value(value, node):
@@ -91,24 +91,64 @@ def evaluate(graph, feeds=None, *, xp=np) -> dict:
     >>> round(float(evaluate(g, {"x": 0.0})["y"]), 3)
     1.0
     """
-    if feeds is None:
-        feeds = {}
-    if not isinstance(feeds, Mapping):
-        raise GraphError(f"feeds must be a mapping from node to value, got {type(feeds).__name__}")
+    return interpreter(graph, xp=xp)(feeds)
+
+
+def interpreter(graph, *, xp=np):
+    """Validate ``graph`` once; return ``run(feeds) -> {node: value}`` to call many times.
+
+    The graph is read when ``interpreter`` is called: later changes to it are
+    not seen by ``run``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("x", "y")]); g.nodes["x"]["op"] = "input"; g.nodes["y"]["op"] = "neg"
+    >>> run = interpreter(g)
+    >>> float(run({"x": 2.0})["y"]), float(run({"x": 3.0})["y"])
+    (-2.0, -3.0)
+    """
     p = make_plan(graph)
-    values = {}
     nodes = graph._node
+    leaves, steps, feedable = [], [], []
     for v in p.order:
         data = nodes[v]
-        opdef = p.ops.get(v)
-        if data.get("feedable") and v in feeds:
-            values[v] = as_value(feeds[v], v)
-        elif opdef is None:
-            values[v] = leaf_value(graph, v, data, feeds)
+        if data.get("feedable"):
+            feedable.append(v)
+        if v in p.ops:
+            steps.append((v, p.ops[v].forward, p.operands[v], p.params[v]))
         else:
-            args = [values[u] for u in p.operands[v]]
-            values[v] = apply_op(opdef, v, args, p.params[v], xp)
-    return values
+            leaves.append((v, dict(data)))
+
+    def run(feeds=None):
+        if feeds is None:
+            feeds = {}
+        if not isinstance(feeds, Mapping):
+            raise GraphError(f"feeds must be a mapping from node to value, got {type(feeds).__name__}")
+        values = {v: leaf_value(graph, v, data, feeds) for v, data in leaves}
+        fed = {v: as_value(feeds[v], v) for v in feedable if v in feeds}
+        values.update(fed)
+        key = None
+        try:
+            for key, forward, args, params in steps:
+                if key in fed:
+                    values[key] = fed[key]
+                else:
+                    values[key] = forward(xp, *[values[a] for a in args], **params)
+        except Exception as err:  # name the node, its op and its operands' shapes
+            raise _node_error(p, key, [values[a] for a in p.operands[key]], err) from None
+        return values
+
+    return run
+
+
+def _node_error(p, node, args, err):
+    name = p.ops[node].name
+    if isinstance(err, GraphError):
+        return GraphError(f"node {node!r} (op {name!r}): {err}")
+    shapes = ", ".join(describe_value(a) for a in args)
+    return GraphError(f"node {node!r} (op {name!r}) failed on operands [{shapes}]: "
+                      f"{type(err).__name__}: {err}")
 
 
 def apply_op(opdef, node, args, params, xp=np):
