@@ -11,7 +11,9 @@ from .autodiff import ROLES, grad, gradients
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import plan
+from .io import from_json, load, save, to_json
 from .registry import OpDef, defop, lookup, registered_ops
+from .render import render, render_pair, to_dot
 from .shapes import infer_shapes
 from . import ops
 from .trace import GraphBuilder, trace
@@ -19,6 +21,7 @@ from . import testing
 from .testing import check_grads
 
 __all__ = ["GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads", "defop", "evaluate",
-           "grad", "gradients", "infer_shapes", "lookup", "ops", "plan", "registered_ops", "testing",
+           "from_json", "grad", "gradients", "infer_shapes", "load", "lookup", "ops", "plan",
+           "registered_ops", "render", "render_pair", "save", "testing", "to_dot", "to_json",
            "trace"]
 __version__ = "0.1.0"
