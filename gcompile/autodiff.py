@@ -52,7 +52,11 @@ class _Builder:
         self.reads = {}
 
     def add_node(self, op, operands, attrs, *, origin, role, hint, **extra):
-        attrs = dict(attrs, op=op, origin=origin, role=role, **extra)
+        attrs["op"] = op
+        attrs["origin"] = origin
+        attrs["role"] = role
+        if extra:
+            attrs.update(extra)
         self.attrs.append(attrs)
         self.operands.append(operands)
         self.hints.append(hint)
@@ -218,6 +222,7 @@ def _grad(graph, output, wrt, shapes, disconnected):
     static = infer_shapes(graph, shapes, plan=p)
     active = active_nodes(graph, wrt, output)
     b = _Builder(graph, static)
+    frag = Fragment(b, shapes=static)
     seed = _seed(b, output, static)
     contribs = {output: [(seed, False, None, None)]}
     totals = {}
@@ -229,14 +234,16 @@ def _grad(graph, output, wrt, shapes, disconnected):
         if opdef is None:
             continue
         operands = p.operands[v]
+        params = p.params[v]
         fwd_refs = [ForwardValue(u) for u in operands]
+        out_ref = ForwardValue(v)
         for i, u in enumerate(operands):
             rule = opdef.vjp[i]
             if u not in active or rule is None:
                 continue
             start = len(b.attrs)
             try:
-                ref = rule(Fragment(b, v, i, static), total, *fwd_refs, ForwardValue(v), **p.params[v])
+                ref = rule(frag.at(v, i), total, *fwd_refs, out_ref, **params)
             except GraphError as err:
                 raise GraphError(f"node {v!r} (op {opdef.name!r}): {err}") from None
             if not isinstance(ref, Ref):

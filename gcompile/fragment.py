@@ -61,12 +61,21 @@ class Fragment:
     ``local_derivative``.
     """
 
-    def __init__(self, builder, origin, wrt_arg, shapes=None):
+    def __init__(self, builder, origin=None, wrt_arg=None, shapes=None):
         self._builder = builder
+        self._shapes = shapes or {}
+        self.at(origin, wrt_arg)
+
+    def at(self, origin, wrt_arg):
+        """Point the fragment at the rule of ``origin``'s operand ``wrt_arg``; returns self.
+
+        One fragment serves a whole backward pass: the op methods it caches
+        (``f.mul``) are then looked up once, not once per node.
+        """
         self._origin = origin
         self._wrt_arg = wrt_arg
-        self._shapes = shapes or {}
         self._prefix = f"d{_name(origin)}"
+        return self
 
     def shape(self, ref):
         """The static shape of a forward value, or ``None`` when not known."""
@@ -80,28 +89,37 @@ class Fragment:
 
     def op(self, name, *operands, **params):
         """A node applying registry op ``name`` to ``operands`` with ``params``."""
-        opdef = lookup(name)
-        if len(operands) != opdef.arity:
-            raise GraphError(f"VJP rule of {self._origin!r}: op {name!r} takes {opdef.arity} "
-                             f"operands, got {len(operands)}")
-        attrs = {}
-        if params:
-            unknown = set(params) - set(opdef.params)
-            if unknown:
-                raise GraphError(f"VJP rule of {self._origin!r}: op {name!r} has no parameter "
-                                 f"{sorted(unknown)[0]!r}")
-            attrs = {k: v for k, v in params.items() if v != opdef.params[k]}
-        resolve = self._resolve
-        ids = tuple([a.id if type(a) is Ref else resolve(a) for a in operands])
-        return self._builder.add_node(name, ids, attrs, origin=self._origin,
-                                      role="local_derivative", hint=f"{self._prefix}.{name}",
-                                      wrt_arg=self._wrt_arg)
+        return getattr(self, name)(*operands, **params)
 
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        lookup(name)
-        return lambda *operands, **params: self.op(name, *operands, **params)
+        opdef = lookup(name)
+        method = self._make_method(opdef)
+        self.__dict__[name] = method
+        return method
+
+    def _make_method(self, opdef):
+        name, arity, defaults = opdef.name, opdef.arity, opdef.params
+        add_node, resolve = self._builder.add_node, self._resolve
+
+        def method(*operands, **params):
+            if len(operands) != arity:
+                raise GraphError(f"VJP rule of {self._origin!r}: op {name!r} takes {arity} "
+                                 f"operands, got {len(operands)}")
+            attrs = {}
+            if params:
+                unknown = set(params) - set(defaults)
+                if unknown:
+                    raise GraphError(f"VJP rule of {self._origin!r}: op {name!r} has no "
+                                     f"parameter {sorted(unknown)[0]!r}")
+                attrs = {k: v for k, v in params.items() if v != defaults[k]}
+            ids = tuple([a.id if type(a) is Ref else resolve(a) for a in operands])
+            return add_node(name, ids, attrs, origin=self._origin, role="local_derivative",
+                            hint=f"{self._prefix}.{name}", wrt_arg=self._wrt_arg)
+
+        method.__doc__ = f"Add a {name!r} node to the fragment."
+        return method
 
     def _resolve(self, arg):
         if isinstance(arg, Ref):
