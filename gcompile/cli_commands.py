@@ -177,7 +177,7 @@ def run_render(args) -> int:
 
     target = Path(args.out)
     fmt = target.suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
+    if fmt not in FORMATS + ("gv",):
         raise GraphError(f"-o {args.out!r}: unknown image format {target.suffix or '(no suffix)'!r}; "
                          f"use one of {', '.join('.' + f for f in FORMATS)}")
     src = load_graph(args.graph)
