@@ -170,7 +170,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
 
     def add_node(target, key):
         kind = node_kind(graph, key)
-        target.node(ids[key], **node_attrs(graph, key, kind, values, colors, colors[kind], **style))
+        target.node(ids[key], id=ids[key],
+                    **node_attrs(graph, key, kind, values, colors, colors[kind], **style))
 
     for key in graph.nodes:
         if key not in grouped:
@@ -184,7 +185,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         else:
             ops = sorted({str(graph.nodes[k].get("op")) for k in members})
             detail = f"{len(members)} nodes: {', '.join(ops)}"
-            diagram.node(f"g{j}", shape="box3d", style="filled", fillcolor=colors["cluster"],
+            diagram.node(f"g{j}", id=f"g{j}", shape="box3d", style="filled", fillcolor=colors["cluster"],
                          color=colors["cluster_border"],
                          label=html_label((group, SIZES["name"], colors["text"], True),
                                           (clean_text(detail, 48), SIZES["detail"],

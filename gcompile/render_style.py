@@ -173,12 +173,16 @@ def clean_text(text, limit: int = 60) -> str:
 def html_text(text) -> str:
     """Escape clean text for a Graphviz HTML-like label (newlines become ``<BR/>``).
 
+    Graphviz reads escString sequences (``\\N``, ``\\G``) even inside HTML
+    labels, so backslashes are doubled too.
+
     Examples
     --------
-    >>> html_text("x\\ny & \\\\")
-    'x<BR/>y &amp; \\\\'
+    >>> print(html_text("x\\ny & \\\\N"))
+    x<BR/>y &amp; \\\\N
     """
-    return "<BR/>".join(html.escape(line, quote=True) for line in str(text).split("\n"))
+    return "<BR/>".join(html.escape(line, quote=True).replace("\\", "\\\\")
+                        for line in str(text).split("\n"))
 
 
 def plain_text(text):
