@@ -1,0 +1,378 @@
+"""Save and load graphs: JSON in networkx's node-link form, and GraphML.
+
+JSON files are what :func:`networkx.node_link_data` writes (edges under the
+key ``"edges"``), one node or edge per line, with attribute values encoded by
+:mod:`gcompile.encoding`: numpy arrays and scalars keep dtype, shape and
+every byte; tuples (``shape``, ``axes``, ``axis``) are ``{"__tuple__": [...]}``.
+Tuple node keys are written as JSON arrays, as networkx does, and read back as
+tuples.  Files written by plain networkx load too (lists in ``shape``,
+``axes`` and ``axis`` become tuples).
+
+GraphML (a ``.graphml`` path) holds strings, numbers and booleans natively;
+any other value is stored as the string ``"json:"`` followed by its JSON
+encoding (and so is a string that itself starts with ``json:``).  When some
+node key is not a string, every node id is the JSON encoding of its key and
+the graph attribute ``gcompile_node_keys`` says so.
+
+Loading parses data only (no pickle, no eval), checks the graph with
+:func:`gcompile.plan` (unknown ops, arity, cycles), and reports every problem
+as a :class:`~gcompile.GraphError` naming the file.
+
+Examples
+--------
+>>> import gcompile as gc
+>>> from gcompile.examples import apple
+>>> g, feeds = apple()
+>>> text = gc.to_json(g)
+>>> print(text.splitlines()[2])
+ "nodes": [
+>>> h = gc.from_json(text)
+>>> h.nodes["apple"]["shape"], float(gc.evaluate(h, feeds)["price"])
+((), 220.00000000000003)
+>>> gc.from_json('{"nodes": [}', source="bad.json")
+Traceback (most recent call last):
+...
+gcompile.errors.GraphError: bad.json: invalid JSON at line 1, column 12: Expecting value
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import networkx as nx
+
+from .encoding import decode, encode, to_tuples
+from .errors import GraphError, describe_value
+from .graph import plan
+
+__all__ = ["to_json", "from_json", "save", "load", "to_graphml", "from_graphml"]
+
+#: Attributes that hold tuples; lists found there in plain networkx files become tuples.
+TUPLE_ATTRS = ("shape", "axes", "axis")
+_KEYS_ATTR = "gcompile_node_keys"
+_PREFIX = "json:"
+_DUMP = dict(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
+# ------------------------------------------------------------------------ JSON
+def to_json(graph) -> str:
+    """The graph as node-link JSON text (deterministic: same graph, same text).
+
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> g = nx.DiGraph(); g.add_node(("w", 1), op="const", value=np.float32(0.5))
+    >>> print(to_json(g), end="")
+    {"directed": true, "multigraph": false,
+     "graph": {},
+     "nodes": [
+      {"id": ["w", 1], "op": "const", "value": {"__scalar__": {"dtype": "<f4", "data": "AAAAPw=="}}}
+     ],
+     "edges": []}
+    """
+    _check_graph(graph, "to_json")
+    nodes = []
+    for n, data in graph.nodes(data=True):
+        if "id" in data:
+            raise GraphError(f"node {n!r} has an attribute named 'id', which node-link JSON "
+                             "uses for the node key: rename it")
+        node = {"id": _encode_key(n)}
+        node.update((k, encode(v, f"node {n!r} attribute {k!r}")) for k, v in data.items())
+        nodes.append(node)
+    edges = []
+    for u, v, data in graph.edges(data=True):
+        clash = {"source", "target"} & set(data)
+        if clash:
+            raise GraphError(f"edge {u!r} -> {v!r} has an attribute named {sorted(clash)[0]!r}, "
+                             "which node-link JSON uses for the endpoints: rename it")
+        edge = {"source": _encode_key(u), "target": _encode_key(v)}
+        edge.update((k, encode(x, f"edge {u!r} -> {v!r} attribute {k!r}")) for k, x in data.items())
+        edges.append(edge)
+    head = encode(dict(graph.graph), "graph attributes")
+    return ('{"directed": true, "multigraph": false,\n "graph": ' + _dumps(head)
+            + ',\n "nodes": ' + _rows(nodes) + ',\n "edges": ' + _rows(edges) + "}\n")
+
+
+def _dumps(obj):
+    return json.dumps(obj, **_DUMP)
+
+
+def _rows(items):
+    if not items:
+        return "[]"
+    return "[\n  " + ",\n  ".join(_dumps(item) for item in items) + "\n ]"
+
+
+def _encode_key(key):
+    if isinstance(key, tuple):
+        return [_encode_key(k) for k in key]
+    return encode(key, f"node key {key!r}")
+
+
+def from_json(text, *, source="<string>", validate=True) -> nx.DiGraph:
+    """Read a graph from node-link JSON text (``str`` or UTF-8 ``bytes``).
+
+    ``source`` names the text in error messages; with ``validate`` the graph
+    is checked with :func:`gcompile.plan`.
+
+    Examples
+    --------
+    >>> g = from_json('{"nodes": [{"id": "x", "op": "input", "shape": [2]}], "edges": []}')
+    >>> g.nodes["x"]
+    {'op': 'input', 'shape': (2,)}
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = bytes(text[:err.start]).count(b"\n") + 1
+            raise GraphError(f"{source}: not UTF-8 text: byte 0x{text[err.start]:02x} at line "
+                             f"{line} (offset {err.start})") from None
+    if not isinstance(text, str):
+        raise GraphError(f"{source}: expected JSON text, got {describe_value(text)}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GraphError(f"{source}: invalid JSON at line {err.lineno}, column {err.colno}: "
+                         f"{err.msg}") from None
+    except RecursionError:
+        raise GraphError(f"{source}: invalid JSON: nested too deeply") from None
+    except ValueError as err:
+        raise GraphError(f"{source}: invalid JSON: {err}") from None
+    try:
+        graph = _from_node_link(data)
+    except GraphError as err:
+        raise GraphError(f"{source}: {err}") from None
+    return _validated(graph, source, validate)
+
+
+def _from_node_link(data):
+    if not isinstance(data, dict):
+        raise GraphError(f"the top level is {describe_value(data)}, not an object with 'nodes' "
+                         "and 'edges'")
+    if data.get("directed", True) is not True:
+        raise GraphError("'directed' is not true: gcompile graphs are directed")
+    if data.get("multigraph", False) is not False:
+        raise GraphError("'multigraph' is not false: use one edge with arg=[0, 1] for x*x")
+    edges_key = "edges" if "edges" in data or "links" not in data else "links"
+    for key in ("nodes", edges_key):
+        if key not in data:
+            raise GraphError(f"missing {key!r} (a node-link file has 'nodes' and 'edges' lists)")
+        if not isinstance(data[key], list):
+            raise GraphError(f"{key!r} must be a list, got {describe_value(data[key])}")
+    head = decode(data.get("graph", {}), "graph attributes")
+    if not isinstance(head, dict):
+        raise GraphError(f"'graph' must be an object, got {describe_value(head)}")
+    nodes, seen = [], set()
+    for i, item in enumerate(data["nodes"]):
+        if not isinstance(item, dict) or "id" not in item:
+            raise GraphError(f"node {i} must be an object with an 'id', got {describe_value(item)}")
+        key = _decode_key(item["id"], f"node {i}")
+        if key in seen:
+            raise GraphError(f"node {key!r} is listed twice")
+        seen.add(key)
+        attrs = _attrs(item, ("id",), f"node {key!r}")
+        nodes.append(dict(attrs, id=key))
+    edges, pairs = [], set()
+    for i, item in enumerate(data[edges_key]):
+        if not isinstance(item, dict) or "source" not in item or "target" not in item:
+            raise GraphError(f"edge {i} must be an object with 'source' and 'target', "
+                             f"got {describe_value(item)}")
+        u, v = (_decode_key(item[k], f"edge {i} {k}") for k in ("source", "target"))
+        for end in (u, v):
+            if end not in seen:
+                raise GraphError(f"edge {i} ({u!r} -> {v!r}): {end!r} is not a listed node")
+        if (u, v) in pairs:
+            raise GraphError(f"edge {u!r} -> {v!r} is listed twice (use arg=[0, 1] for x*x)")
+        pairs.add((u, v))
+        edges.append(dict(_attrs(item, ("source", "target"), f"edge {u!r} -> {v!r}"),
+                          source=u, target=v))
+    return nx.node_link_graph({"directed": True, "multigraph": False, "graph": head,
+                               "nodes": nodes, "edges": edges}, edges="edges")
+
+
+def _decode_key(obj, where):
+    return to_tuples(decode(obj, where), where)
+
+
+def _attrs(item, skip, where):
+    out = {}
+    for k, v in item.items():
+        if k not in skip:
+            value = decode(v, f"{where} attribute {k!r}")
+            out[k] = to_tuples(value) if k in TUPLE_ATTRS and isinstance(value, list) else value
+    return out
+
+
+def _validated(graph, source, validate):
+    if validate:
+        try:
+            plan(graph)
+        except GraphError as err:
+            raise GraphError(f"{source}: {err}") from None
+    return graph
+
+
+def _check_graph(graph, what):
+    if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
+        raise GraphError(f"{what} needs a networkx DiGraph, got {type(graph).__name__}")
+
+
+# --------------------------------------------------------------------- GraphML
+def to_graphml(graph) -> str:
+    """The graph as GraphML text; values GraphML cannot hold become ``json:`` strings.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph(); g.add_node("x", op="input", shape=(2, 3))
+    >>> [line.strip() for line in to_graphml(g).splitlines() if "json:" in line]
+    ['<data key="d1">json:{"__tuple__":[2,3]}</data>']
+    """
+    _check_graph(graph, "to_graphml")
+    reserved = {"node_default", "edge_default", _KEYS_ATTR} & set(graph.graph)
+    if reserved:
+        raise GraphError(f"graph attribute {sorted(reserved)[0]!r} is reserved in GraphML files")
+    plain = all(isinstance(n, str) for n in graph)
+    ids = {n: n if plain else _compact(_encode_key(n)) for n in graph}
+    out = nx.DiGraph()
+    out.graph.update(_native_attrs(graph.graph, "graph attribute"))
+    if not plain:
+        out.graph[_KEYS_ATTR] = "json"
+    for n, data in graph.nodes(data=True):
+        out.add_node(ids[n], **_native_attrs(data, f"node {n!r} attribute"))
+    for u, v, data in graph.edges(data=True):
+        out.add_edge(ids[u], ids[v], **_native_attrs(data, f"edge {u!r} -> {v!r} attribute"))
+    return "\n".join(nx.generate_graphml(out)) + "\n"
+
+
+def _compact(obj):
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _native_attrs(attrs, where):
+    out = {}
+    for k, v in attrs.items():
+        if not isinstance(k, str):
+            raise GraphError(f"{where} name {k!r} is not a string (GraphML needs string names)")
+        native = (type(v) in (bool, int, float) or
+                  (type(v) is str and not v.startswith(_PREFIX)))
+        out[k] = v if native else _PREFIX + _compact(encode(v, f"{where} {k!r}"))
+    return out
+
+
+def from_graphml(text, *, source="<string>", validate=True) -> nx.DiGraph:
+    """Read a graph written by :func:`to_graphml` (or any directed GraphML).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph(); g.add_node((1, "x"), op="input", shape=(2, 3))
+    >>> from_graphml(to_graphml(g)).nodes[(1, "x")]
+    {'op': 'input', 'shape': (2, 3)}
+    """
+    try:
+        raw = nx.parse_graphml(text)
+    except Exception as err:  # expat and networkx raise many types for a bad file
+        where = getattr(err, "position", None)  # expat: (line, 0-based column)
+        if where:
+            text = str(err).split(": line ")[0]
+            raise GraphError(f"{source}: invalid GraphML at line {where[0]}, column "
+                             f"{where[1] + 1}: {text}") from None
+        raise GraphError(f"{source}: invalid GraphML: {type(err).__name__}: {err}") from None
+    if not raw.is_directed() or raw.is_multigraph():
+        raise GraphError(f"{source}: the GraphML graph must be directed without parallel edges")
+    try:
+        graph = _decode_graphml(raw)
+    except GraphError as err:
+        raise GraphError(f"{source}: {err}") from None
+    return _validated(graph, source, validate)
+
+
+def _decode_graphml(raw):
+    head = {k: v for k, v in raw.graph.items() if k not in ("node_default", "edge_default")}
+    json_keys = head.pop(_KEYS_ATTR, None) == "json"
+    ids = {n: _decode_key(_parse(n, f"node id {n!r}"), f"node id {n!r}") if json_keys else n
+           for n in raw}
+    graph = nx.DiGraph()
+    graph.graph.update(_decoded_attrs(head, "graph attribute"))
+    for n, data in raw.nodes(data=True):
+        graph.add_node(ids[n], **_decoded_attrs(data, f"node {ids[n]!r} attribute"))
+    for u, v, data in raw.edges(data=True):
+        graph.add_edge(ids[u], ids[v], **_decoded_attrs(data, f"edge {ids[u]!r} -> {ids[v]!r} attribute"))
+    return graph
+
+
+def _decoded_attrs(attrs, where):
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, str) and v.startswith(_PREFIX):
+            v = decode(_parse(v[len(_PREFIX):], f"{where} {k!r}"), f"{where} {k!r}")
+        out[k] = to_tuples(v) if k in TUPLE_ATTRS and isinstance(v, list) else v
+    return out
+
+
+def _parse(text, where):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GraphError(f"{where}: invalid JSON at column {err.colno}: {err.msg}") from None
+    except (RecursionError, ValueError) as err:
+        raise GraphError(f"{where}: invalid JSON: {type(err).__name__}") from None
+
+
+# ----------------------------------------------------------------------- files
+def _format(path, fmt):
+    if fmt is None:
+        fmt = "graphml" if Path(path).suffix.lower() in (".graphml", ".xml") else "json"
+    if fmt not in ("json", "graphml"):
+        raise GraphError(f"unknown graph file format {fmt!r} (use 'json' or 'graphml')")
+    return fmt
+
+
+def save(graph, path, *, format=None) -> Path:
+    """Write ``graph`` to ``path``: GraphML for a ``.graphml`` path, else JSON.
+
+    Returns the path written.
+
+    Examples
+    --------
+    >>> import tempfile, os, gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> path = gc.save(apple()[0], os.path.join(tempfile.mkdtemp(), "apple.json"))
+    >>> sorted(gc.load(path).nodes) == sorted(apple()[0].nodes)
+    True
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise GraphError(f"save needs a file path, got {describe_value(path)}")
+    text = to_graphml(graph) if _format(path, format) == "graphml" else to_json(graph)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    except OSError as err:
+        raise GraphError(f"cannot write {os.fspath(path)!r}: {err.strerror or err}") from None
+    return Path(path)
+
+
+def load(path, *, format=None, validate=True) -> nx.DiGraph:
+    """Read a graph saved by :func:`save` (or by networkx) from ``path``.
+
+    Examples
+    --------
+    >>> load("no/such/file.json")
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: cannot read 'no/such/file.json': No such file or directory
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise GraphError(f"load needs a file path, got {describe_value(path)}")
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise GraphError(f"cannot read {name!r}: {err.strerror or err}") from None
+    if _format(path, format) == "graphml":
+        return from_graphml(data, source=name, validate=validate)
+    return from_json(data, source=name, validate=validate)
