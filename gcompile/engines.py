@@ -179,5 +179,14 @@ def warn_missing_cjk(source: str, fmt: str, engine_name: str, cjk_font=None):
         text = ("the labels hold Korean/CJK text but no CJK font is installed, so the "
                 f"{fmt.upper()} shows empty boxes; install one (Debian/Ubuntu: apt-get install "
                 "fonts-noto-cjk; Fedora: dnf install google-noto-sans-cjk-fonts) or write SVG")
-    warnings.warn(text, UserWarning, stacklevel=3)
+    warnings.warn(text, UserWarning, stacklevel=_caller_level())
     return text
+
+
+def _caller_level():
+    """The ``stacklevel`` that points a warning at the first frame outside gcompile."""
+    frame, level = sys._getframe(1), 1
+    package = __name__.rpartition(".")[0] + "."
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -203,7 +203,13 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     for (tail, head), edges in seen.items():
         u, v = edges[0]
         shown = values if len({e[0] for e in edges}) == 1 else {}
-        diagram.edge(tail, head, **edge_attrs(graph, u, v, shown, colors, show_values=show_values))
+        role = graph.nodes[u].get("role")   # backward graphs: gradients orange, residuals dashed
+        color = None if role is None else colors[
+            "residual" if role == "forward_value" else "grad_edge"]
+        attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color)
+        if role == "forward_value":
+            attrs["style"] = "dashed"
+        diagram.edge(tail, head, **attrs)
     return diagram
 
 
