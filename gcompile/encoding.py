@@ -43,11 +43,14 @@ import base64
 import binascii
 import math
 
+import networkx as nx
 import numpy as np
 
 from .errors import GraphError, describe_value
+from .graph import plan
 
-__all__ = ["encode", "decode", "to_tuples", "MAX_DEPTH"]
+__all__ = ["encode", "decode", "to_tuples", "MAX_DEPTH", "TUPLE_ATTRS", "encode_key", "decode_key",
+           "decode_attr", "check_digraph", "checked"]
 
 #: Deepest nesting of lists, tuples and dicts inside one attribute value.
 MAX_DEPTH = 100
@@ -233,6 +236,57 @@ def to_tuples(value, where="node key"):
     except TypeError:
         raise GraphError(f"{where}: {describe_value(value)} cannot be a key (not hashable)") from None
     return value
+
+
+# ------------------------------------------------------------- keys and graphs
+#: Attributes that hold tuples; lists found there (plain networkx files) become tuples.
+TUPLE_ATTRS = ("shape", "axes", "axis")
+
+
+def encode_key(key):
+    """A node key as JSON data: tuples as arrays (as networkx writes them), the rest tagged.
+
+    Examples
+    --------
+    >>> encode_key(("layer", (1, 2.5)))
+    ['layer', [1, 2.5]]
+    """
+    if isinstance(key, tuple):
+        return [encode_key(k) for k in key]
+    return encode(key, f"node key {key!r}")
+
+
+def decode_key(obj, where):
+    """The node key :func:`encode_key` made ``obj`` from (arrays become tuples).
+
+    Examples
+    --------
+    >>> decode_key(["layer", [1, 2.5]], "node 0")
+    ('layer', (1, 2.5))
+    """
+    return to_tuples(decode(obj, where), where)
+
+
+def decode_attr(name, obj, where):
+    """An attribute value decoded, with lists in :data:`TUPLE_ATTRS` made tuples."""
+    value = decode(obj, where)
+    return to_tuples(value, where) if name in TUPLE_ATTRS and isinstance(value, list) else value
+
+
+def check_digraph(graph, what):
+    """A GraphError unless ``graph`` is a networkx DiGraph (not a multigraph)."""
+    if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
+        raise GraphError(f"{what} needs a networkx DiGraph, got {type(graph).__name__}")
+
+
+def checked(graph, source, validate=True):
+    """``graph`` after :func:`gcompile.plan` accepts it; errors are prefixed by ``source``."""
+    if validate:
+        try:
+            plan(graph)
+        except GraphError as err:
+            raise GraphError(f"{source}: {err}") from None
+    return graph
 
 
 _DECODERS = {"__tuple__": _tuple, "__float__": _float, "__complex__": _complex,

@@ -8,11 +8,8 @@ Tuple node keys are written as JSON arrays, as networkx does, and read back as
 tuples.  Files written by plain networkx load too (lists in ``shape``,
 ``axes`` and ``axis`` become tuples).
 
-GraphML (a ``.graphml`` path) holds strings, numbers and booleans natively;
-any other value is stored as the string ``"json:"`` followed by its JSON
-encoding (and so is a string that itself starts with ``json:``).  When some
-node key is not a string, every node id is the JSON encoding of its key and
-the graph attribute ``gcompile_node_keys`` says so.
+A ``.graphml`` path is read and written as GraphML instead (see
+:mod:`gcompile.graphml`).
 
 Loading parses data only (no pickle, no eval), checks the graph with
 :func:`gcompile.plan` (unknown ops, arity, cycles), and reports every problem
@@ -42,16 +39,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from .encoding import decode, encode, to_tuples
+from .encoding import check_digraph, checked, decode, decode_attr, decode_key, encode, encode_key
 from .errors import GraphError, describe_value
-from .graph import plan
+from .graphml import from_graphml, to_graphml
 
 __all__ = ["to_json", "from_json", "save", "load", "to_graphml", "from_graphml"]
 
-#: Attributes that hold tuples; lists found there in plain networkx files become tuples.
-TUPLE_ATTRS = ("shape", "axes", "axis")
-_KEYS_ATTR = "gcompile_node_keys"
-_PREFIX = "json:"
 _DUMP = dict(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
 
@@ -71,13 +64,13 @@ def to_json(graph) -> str:
      ],
      "edges": []}
     """
-    _check_graph(graph, "to_json")
+    check_digraph(graph, "to_json")
     nodes = []
     for n, data in graph.nodes(data=True):
         if "id" in data:
             raise GraphError(f"node {n!r} has an attribute named 'id', which node-link JSON "
                              "uses for the node key: rename it")
-        node = {"id": _encode_key(n)}
+        node = {"id": encode_key(n)}
         node.update((k, encode(v, f"node {n!r} attribute {k!r}")) for k, v in data.items())
         nodes.append(node)
     edges = []
@@ -86,7 +79,7 @@ def to_json(graph) -> str:
         if clash:
             raise GraphError(f"edge {u!r} -> {v!r} has an attribute named {sorted(clash)[0]!r}, "
                              "which node-link JSON uses for the endpoints: rename it")
-        edge = {"source": _encode_key(u), "target": _encode_key(v)}
+        edge = {"source": encode_key(u), "target": encode_key(v)}
         edge.update((k, encode(x, f"edge {u!r} -> {v!r} attribute {k!r}")) for k, x in data.items())
         edges.append(edge)
     head = encode(dict(graph.graph), "graph attributes")
@@ -102,12 +95,6 @@ def _rows(items):
     if not items:
         return "[]"
     return "[\n  " + ",\n  ".join(_dumps(item) for item in items) + "\n ]"
-
-
-def _encode_key(key):
-    if isinstance(key, tuple):
-        return [_encode_key(k) for k in key]
-    return encode(key, f"node key {key!r}")
 
 
 def from_json(text, *, source="<string>", validate=True) -> nx.DiGraph:
@@ -144,7 +131,7 @@ def from_json(text, *, source="<string>", validate=True) -> nx.DiGraph:
         graph = _from_node_link(data)
     except GraphError as err:
         raise GraphError(f"{source}: {err}") from None
-    return _validated(graph, source, validate)
+    return checked(graph, source, validate)
 
 
 def _from_node_link(data):
@@ -168,7 +155,7 @@ def _from_node_link(data):
     for i, item in enumerate(data["nodes"]):
         if not isinstance(item, dict) or "id" not in item:
             raise GraphError(f"node {i} must be an object with an 'id', got {describe_value(item)}")
-        key = _decode_key(item["id"], f"node {i}")
+        key = decode_key(item["id"], f"node {i}")
         if key in seen:
             raise GraphError(f"node {key!r} is listed twice")
         seen.add(key)
@@ -179,7 +166,7 @@ def _from_node_link(data):
         if not isinstance(item, dict) or "source" not in item or "target" not in item:
             raise GraphError(f"edge {i} must be an object with 'source' and 'target', "
                              f"got {describe_value(item)}")
-        u, v = (_decode_key(item[k], f"edge {i} {k}") for k in ("source", "target"))
+        u, v = (decode_key(item[k], f"edge {i} {k}") for k in ("source", "target"))
         for end in (u, v):
             if end not in seen:
                 raise GraphError(f"edge {i} ({u!r} -> {v!r}): {end!r} is not a listed node")
@@ -192,134 +179,8 @@ def _from_node_link(data):
                                "nodes": nodes, "edges": edges}, edges="edges")
 
 
-def _decode_key(obj, where):
-    return to_tuples(decode(obj, where), where)
-
-
 def _attrs(item, skip, where):
-    out = {}
-    for k, v in item.items():
-        if k not in skip:
-            value = decode(v, f"{where} attribute {k!r}")
-            out[k] = to_tuples(value) if k in TUPLE_ATTRS and isinstance(value, list) else value
-    return out
-
-
-def _validated(graph, source, validate):
-    if validate:
-        try:
-            plan(graph)
-        except GraphError as err:
-            raise GraphError(f"{source}: {err}") from None
-    return graph
-
-
-def _check_graph(graph, what):
-    if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
-        raise GraphError(f"{what} needs a networkx DiGraph, got {type(graph).__name__}")
-
-
-# --------------------------------------------------------------------- GraphML
-def to_graphml(graph) -> str:
-    """The graph as GraphML text; values GraphML cannot hold become ``json:`` strings.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> g = nx.DiGraph(); g.add_node("x", op="input", shape=(2, 3))
-    >>> [line.strip() for line in to_graphml(g).splitlines() if "json:" in line]
-    ['<data key="d1">json:{"__tuple__":[2,3]}</data>']
-    """
-    _check_graph(graph, "to_graphml")
-    reserved = {"node_default", "edge_default", _KEYS_ATTR} & set(graph.graph)
-    if reserved:
-        raise GraphError(f"graph attribute {sorted(reserved)[0]!r} is reserved in GraphML files")
-    plain = all(isinstance(n, str) for n in graph)
-    ids = {n: n if plain else _compact(_encode_key(n)) for n in graph}
-    out = nx.DiGraph()
-    out.graph.update(_native_attrs(graph.graph, "graph attribute"))
-    if not plain:
-        out.graph[_KEYS_ATTR] = "json"
-    for n, data in graph.nodes(data=True):
-        out.add_node(ids[n], **_native_attrs(data, f"node {n!r} attribute"))
-    for u, v, data in graph.edges(data=True):
-        out.add_edge(ids[u], ids[v], **_native_attrs(data, f"edge {u!r} -> {v!r} attribute"))
-    return "\n".join(nx.generate_graphml(out)) + "\n"
-
-
-def _compact(obj):
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def _native_attrs(attrs, where):
-    out = {}
-    for k, v in attrs.items():
-        if not isinstance(k, str):
-            raise GraphError(f"{where} name {k!r} is not a string (GraphML needs string names)")
-        native = (type(v) in (bool, int, float) or
-                  (type(v) is str and not v.startswith(_PREFIX)))
-        out[k] = v if native else _PREFIX + _compact(encode(v, f"{where} {k!r}"))
-    return out
-
-
-def from_graphml(text, *, source="<string>", validate=True) -> nx.DiGraph:
-    """Read a graph written by :func:`to_graphml` (or any directed GraphML).
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> g = nx.DiGraph(); g.add_node((1, "x"), op="input", shape=(2, 3))
-    >>> from_graphml(to_graphml(g)).nodes[(1, "x")]
-    {'op': 'input', 'shape': (2, 3)}
-    """
-    try:
-        raw = nx.parse_graphml(text)
-    except Exception as err:  # expat and networkx raise many types for a bad file
-        where = getattr(err, "position", None)  # expat: (line, 0-based column)
-        if where:
-            text = str(err).split(": line ")[0]
-            raise GraphError(f"{source}: invalid GraphML at line {where[0]}, column "
-                             f"{where[1] + 1}: {text}") from None
-        raise GraphError(f"{source}: invalid GraphML: {type(err).__name__}: {err}") from None
-    if not raw.is_directed() or raw.is_multigraph():
-        raise GraphError(f"{source}: the GraphML graph must be directed without parallel edges")
-    try:
-        graph = _decode_graphml(raw)
-    except GraphError as err:
-        raise GraphError(f"{source}: {err}") from None
-    return _validated(graph, source, validate)
-
-
-def _decode_graphml(raw):
-    head = {k: v for k, v in raw.graph.items() if k not in ("node_default", "edge_default")}
-    json_keys = head.pop(_KEYS_ATTR, None) == "json"
-    ids = {n: _decode_key(_parse(n, f"node id {n!r}"), f"node id {n!r}") if json_keys else n
-           for n in raw}
-    graph = nx.DiGraph()
-    graph.graph.update(_decoded_attrs(head, "graph attribute"))
-    for n, data in raw.nodes(data=True):
-        graph.add_node(ids[n], **_decoded_attrs(data, f"node {ids[n]!r} attribute"))
-    for u, v, data in raw.edges(data=True):
-        graph.add_edge(ids[u], ids[v], **_decoded_attrs(data, f"edge {ids[u]!r} -> {ids[v]!r} attribute"))
-    return graph
-
-
-def _decoded_attrs(attrs, where):
-    out = {}
-    for k, v in attrs.items():
-        if isinstance(v, str) and v.startswith(_PREFIX):
-            v = decode(_parse(v[len(_PREFIX):], f"{where} {k!r}"), f"{where} {k!r}")
-        out[k] = to_tuples(v) if k in TUPLE_ATTRS and isinstance(v, list) else v
-    return out
-
-
-def _parse(text, where):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise GraphError(f"{where}: invalid JSON at column {err.colno}: {err.msg}") from None
-    except (RecursionError, ValueError) as err:
-        raise GraphError(f"{where}: invalid JSON: {type(err).__name__}") from None
+    return {k: decode_attr(k, v, f"{where} attribute {k!r}") for k, v in item.items() if k not in skip}
 
 
 # ----------------------------------------------------------------------- files

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from .errors import GraphError
 from .registry import registered_ops
-from .trace import Value, op_attribute
+from .value import Value, op_attribute
 
 __all__: list = []  # the op functions come from the registry: see dir(gcompile.ops)
 
