@@ -181,6 +181,20 @@ def test_eval_on_a_file_with_array_feeds(array_graph):
     assert float(table_rows(proc.stdout)["loss"][-1]) == pytest.approx(np.tanh(W[1]).sum())
 
 
+def test_graphml_files_work_like_json(tmp_path, capsys, monkeypatch):
+    g, feeds = gc.examples.EXAMPLES["apple_orange"]()
+    for name, value in feeds.items():
+        g.nodes[name]["value"] = value
+    gc.save(g, tmp_path / "fruit.graphml")
+    proc = run_inproc(["grad", "fruit.graphml", "--wrt", "orange,tax", "-o", "o", "--format", "dot"],
+                      tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    rows = table_rows(proc.stdout)
+    assert proc.stdout.startswith("price = 715")
+    assert float(rows["orange"][-1]) == pytest.approx(3.3) and float(rows["tax"][-1]) == 650
+    assert (tmp_path / "o" / "fruit_pair.dot").is_file()
+
+
 # ------------------------------------------------------------------- render
 def test_render_forward_and_backward_files(apple_out, tmp_path, capsys, monkeypatch):
     out, _ = apple_out
@@ -260,6 +274,9 @@ BAD = [
     (["render", "apple"], ["-o"]),
     (["grad", "apple", "-o", "a_file"], ["a_file", "not a directory"]),
     (["grad", "apple", "--wrt", ","], ["--wrt"]),
+    (["grad", "needs_feed.json", "--feed", "x=[1, 2]"], ["'x'", "integer values", "x=2.0"]),
+    (["eval", "a_file"], ["a_file"]),
+    (["eval", "."], ["directory"]),
     ([], ["COMMAND"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'"]),
     (["eval", "apple", "--bogus"], ["--bogus"]),
