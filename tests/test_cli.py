@@ -95,6 +95,28 @@ def test_example_apple_writes_graph_json_and_three_images(apple_out):
     assert float(back[bwd.graph["grads"]["tax"]]) == pytest.approx(SEED["tax"], rel=1e-12)
 
 
+def test_cli_doc_shows_the_real_output(apple_out):
+    """docs/cli.md's transcript of the main-job command is what the command prints."""
+    out, proc = apple_out
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    shown = doc.split("$ gcompile example apple -o out\n", 1)[1].split("```", 1)[0]
+    assert proc.stdout.replace(str(out), "out") == shown
+
+
+def test_an_internal_error_is_one_line_with_status_1(tmp_path, capsys, monkeypatch):
+    import gcompile.cli_commands as commands
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(commands, "evaluate", broken)
+    proc = run_inproc(["eval", "apple"], tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "gcompile: error: internal error: RuntimeError: boom (run again with --debug for the "
+        "traceback, and please report it)"]
+
+
 def test_example_lists_the_bundled_examples():
     proc = run("example")
     assert proc.returncode == 0, proc.stderr
