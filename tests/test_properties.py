@@ -9,12 +9,14 @@ import copy
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import gcompile as gc
 from gcompile.graph import active_nodes
@@ -164,3 +166,66 @@ def test_evaluating_tensor_backward_graph_on_forward_values_gives_gradients(case
     grads = gc.gradients(case.graph, case.feeds, case.output, case.wrt)
     for w in case.wrt:
         np.testing.assert_array_equal(back[bwd.graph["grads"][w]], grads[w])
+
+
+# ----------------------------------------------------------- compiled, saved
+def _compile():
+    return gc.compile if hasattr(gc, "compile") else pytest.importorskip("gcompile.codegen").compile
+
+
+def _assert_close_ulps(got, want, ulps=64):
+    """Equal to within ``ulps`` units in the last place of the larger magnitude."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape
+    scale = np.maximum(np.abs(got), np.abs(want))
+    np.testing.assert_array_less(np.abs(got - want), ulps * np.spacing(scale) + 1e-300)
+
+
+def _compiled_agrees(case, ulps):
+    values = gc.evaluate(case.graph, case.feeds)
+    grads = gc.gradients(case.graph, case.feeds, case.output, case.wrt)
+    f = _compile()(case.graph, case.output, case.wrt)
+    value, cgrads = f(case.feeds)
+    assert f.fallbacks == 0
+    _assert_close_ulps(value, values[case.output], ulps)
+    for w in case.wrt:
+        _assert_close_ulps(cgrads[w], grads[w], ulps)
+        np.testing.assert_allclose(cgrads[w], grads[w], rtol=1e-13, atol=1e-300)
+
+
+@profile()
+@given(scalar_dags())
+def test_compiled_scalar_code_agrees_with_interpreter(case):
+    _compiled_agrees(case, ulps=64)
+
+
+@profile()
+@given(tensor_graphs())
+def test_compiled_array_code_agrees_with_interpreter(case):
+    _compiled_agrees(case, ulps=64)
+
+
+def _roundtrip_grads(case, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "graph" + suffix)
+        gc.save(case.graph, path)
+        loaded = gc.load(path)
+    assert sorted(map(repr, loaded.nodes)) == sorted(map(repr, case.graph.nodes))
+    want = gc.gradients(case.graph, case.feeds, case.output, case.wrt)
+    got = gc.gradients(loaded, case.feeds, case.output, case.wrt)
+    for w in case.wrt:
+        np.testing.assert_array_equal(got[w], want[w])
+    bwd, bwd2 = gc.grad(case.graph, case.output, case.wrt), gc.grad(loaded, case.output, case.wrt)
+    assert _snapshot(bwd) == _snapshot(bwd2)
+
+
+@profile()
+@given(scalar_dags(), st.sampled_from([".json", ".graphml"]))
+def test_saved_and_loaded_scalar_dag_gives_same_gradients(case, suffix):
+    _roundtrip_grads(case, suffix)
+
+
+@profile()
+@given(tensor_graphs(), st.sampled_from([".json", ".graphml"]))
+def test_saved_and_loaded_tensor_graph_gives_same_gradients(case, suffix):
+    _roundtrip_grads(case, suffix)
