@@ -1,0 +1,233 @@
+"""Step-through backpropagation: one self-contained HTML page, one SVG frame per step.
+
+:func:`step_through` evaluates the forward graph node by node, then the
+backward graph op by op, and draws each step with :func:`gcompile.render.pair_to_dot`
+(forward graph above, backward graph below) with the current node outlined
+in red and only the values known so far written in.  A last frame outlines
+the gradients.  The page has no external resources (a Content-Security-Policy
+forbids any network access); buttons, the arrow keys (and Home/End) and the
+URL fragment (``page.html#3``) move between frames.
+
+Each frame is one Graphviz layout, so a graph of n forward and m backward
+nodes costs n + m + 1 layouts: the page is meant for teaching-sized graphs
+(``max_steps`` bounds it).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from gcompile.examples import apple
+>>> g, feeds = apple()
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     page = step_through(g, feeds, "price", g.graph["wrt"], pathlib.Path(tmp) / "apple.html")
+...     text = page.read_text(encoding="utf-8")
+>>> text.count('class="frame"'), "d price/d apple = 2.2" in text, "src=" in text
+(11, True, False)
+"""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from .autodiff import grad
+from .errors import GraphError
+from .evaluate import evaluate
+from .graph import as_node_list, plan as make_plan
+from .render import _folded_constants, pair_to_dot
+from .render_style import format_value
+
+__all__ = ["step_through", "frames"]
+
+_HIGHLIGHT = {"color": "#d62728", "penwidth": "4"}
+
+
+def _name(key):
+    return key if isinstance(key, str) else repr(key)
+
+
+def _short(value):
+    return format_value(value)[0]
+
+
+def _dot_names(fwd, bwd):
+    """DOT node names pair_to_dot gives each drawn node (forward ``f<i>``, backward ``b<i>``)."""
+    names = {("fwd", k): f"f{i}" for i, k in enumerate(fwd.nodes)}
+    residual = {k for k, d in bwd.nodes(data=True) if d.get("role") == "forward_value" and k in fwd}
+    folded = _folded_constants(bwd)
+    drawn = [k for k in bwd.nodes if k not in residual and k not in folded]
+    names.update({("bwd", k): f"b{i}" for i, k in enumerate(drawn)})
+    return names, drawn
+
+
+def _describe(graph, p, key, values, symbol_of):
+    data = graph.nodes[key]
+    if key not in p.ops:
+        kind = "constant" if data["op"] == "const" else "input"
+        return f"{_name(key)} = {_short(values[key])} ({kind})"
+    args = ", ".join(_name(u) for u in p.operands[key])
+    return f"{_name(key)} = {symbol_of(data['op'])}({args}) = {_short(values[key])}"
+
+
+def frames(fwd, feeds, output, wrt):
+    """The steps of the page: a list of ``(phase, highlighted nodes, known values, caption)``.
+
+    ``highlighted`` holds ``("fwd", key)`` / ``("bwd", key)`` pairs.  Also
+    returns the backward graph and all values.
+
+    Examples
+    --------
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> steps, bwd, values = frames(g, feeds, "price", g.graph["wrt"])
+    >>> [s[3] for s in steps][4]
+    'forward 5/5: price = mul(apple_price, tax) = 220'
+    """
+    wrt_list = as_node_list(fwd, wrt, "wrt")
+    values = evaluate(fwd, feeds)
+    leaves = {k: v for k, v in values.items() if fwd.nodes[k]["op"] in ("input", "const")}
+    bwd = grad(fwd, output, wrt_list, shapes=leaves)
+    back = evaluate(bwd, values)
+    fp, bp = make_plan(fwd), make_plan(bwd)
+    names, drawn = _dot_names(fwd, bwd)
+    drawn = set(drawn)
+    steps, known = [], {}
+    for i, key in enumerate(fp.order):
+        known[key] = values[key]
+        text = _describe(fwd, fp, key, values, lambda op: op)
+        steps.append(("forward", [("fwd", key)], dict(known), f"forward {i + 1}/{len(fp.order)}: {text}"))
+    order = [k for k in bp.order if k in drawn]
+    for i, key in enumerate(order):
+        known[key] = back[key]
+        data = bwd.nodes[key]
+        text = _describe(bwd, bp, key, back, lambda op: op)
+        extra = ""
+        if data.get("rule"):
+            extra = f"; {data['rule']}"
+        origin = data.get("origin")
+        if origin is not None and data.get("role") != "seed":
+            extra += f" (local derivative of {_name(origin)})"
+        steps.append(("backward", [("bwd", key)], dict(known),
+                      f"backward {i + 1}/{len(order)}: {text}{extra}"))
+    grads = bwd.graph["grads"]
+    lines = [f"d {_name(output)}/d {_name(w)} = {_short(back[grads[w]])}" for w in wrt_list]
+    final = [("bwd", grads[w]) if grads[w] in drawn else ("fwd", grads[w]) for w in wrt_list]
+    steps.append(("done", final, {**values, **back}, "gradients: " + ", ".join(lines)))
+    return steps, bwd, {**values, **back}
+
+
+_STYLE = """
+body { font-family: Arial, Helvetica, sans-serif; margin: 1.5em; color: #1f2328; }
+#controls { display: flex; gap: .5em; align-items: center; margin: .5em 0; }
+button { font-size: 1em; padding: .3em .8em; }
+#caption { font-family: Menlo, Consolas, monospace; min-height: 1.5em; }
+.frame svg { max-width: 100%; height: auto; }
+.phase-forward #caption { color: #0969da; } .phase-backward #caption { color: #bc4c00; }
+"""
+
+_SCRIPT = """
+(function () {
+  var frames = document.querySelectorAll('.frame');
+  var current = 0;
+  function show(k) {
+    if (isNaN(k)) { k = 0; }
+    k = Math.max(0, Math.min(frames.length - 1, k));
+    frames[current].hidden = true;
+    current = k;
+    var f = frames[current];
+    f.hidden = false;
+    document.getElementById('caption').textContent = f.getAttribute('data-caption');
+    document.getElementById('counter').textContent = 'step ' + (k + 1) + ' / ' + frames.length;
+    document.body.setAttribute('data-step', String(k));
+    document.body.className = 'phase-' + f.getAttribute('data-phase');
+    try { history.replaceState(null, '', '#' + k); } catch (e) { /* opaque origins */ }
+  }
+  document.getElementById('first').onclick = function () { show(0); };
+  document.getElementById('prev').onclick = function () { show(current - 1); };
+  document.getElementById('next').onclick = function () { show(current + 1); };
+  document.getElementById('last').onclick = function () { show(frames.length - 1); };
+  document.addEventListener('keydown', function (e) {
+    var moves = {ArrowRight: 1, ArrowDown: 1, ' ': 1, ArrowLeft: -1, ArrowUp: -1};
+    if (e.key in moves) { show(current + moves[e.key]); e.preventDefault(); }
+    else if (e.key === 'Home') { show(0); e.preventDefault(); }
+    else if (e.key === 'End') { show(frames.length - 1); e.preventDefault(); }
+  });
+  window.addEventListener('hashchange', function () {
+    show(parseInt(location.hash.slice(1), 10));
+  });
+  show(parseInt((location.hash || '#0').slice(1), 10));
+})();
+"""
+
+
+def _svg(fwd, bwd, known, highlighted, names, engine, title):
+    diagram = pair_to_dot(fwd, bwd, values=known, title=title)
+    for key in highlighted:
+        if key in names:
+            diagram.node(names[key], **_HIGHLIGHT)
+    diagram.gc_engine = engine
+    svg = diagram.svg()
+    return svg[svg.index("<svg"):]
+
+
+def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, max_steps=300):
+    """Write the step-through page of d ``output`` / d ``wrt`` at ``feeds`` to ``path``.
+
+    Parameters
+    ----------
+    fwd : nx.DiGraph
+        The forward graph; not modified.
+    feeds : dict
+        Input values.
+    output, wrt
+        As for :func:`gcompile.grad`.
+    path : str or Path
+        The HTML file to write.
+    engine : str
+        Graphviz engine (see :mod:`gcompile.engines`).
+    title : str, optional
+        Page heading (default: ``d output / d wrt``).
+    max_steps : int
+        Refuse graphs with more steps (each is one layout).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    steps, bwd, _ = frames(fwd, feeds, output, wrt)
+    if len(steps) > max_steps:
+        raise GraphError(f"step_through: {len(steps)} steps (one per forward and backward node) "
+                         f"exceed max_steps={max_steps}; it is meant for teaching-sized graphs")
+    names, _ = _dot_names(fwd, bwd)
+    wrt_list = as_node_list(fwd, wrt, "wrt")
+    heading = title or f"d {_name(output)} / d " + ", ".join(_name(w) for w in wrt_list)
+    parts = []
+    for k, (phase, highlighted, known, caption) in enumerate(steps):
+        svg = _svg(fwd, bwd, known, highlighted, names, engine, None)
+        svg = re.sub(r'\bid="', f'id="s{k}-', svg)
+        parts.append(f'<div class="frame" id="frame-{k}" data-phase="{phase}" '
+                     f'data-caption="{html.escape(caption, quote=True)}" hidden>\n{svg}\n</div>')
+    page = "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">',
+        f"<title>{html.escape(heading)}</title>",
+        f"<style>{_STYLE}</style></head>",
+        "<body>",
+        f"<h1>{html.escape(heading)}</h1>",
+        '<div id="controls"><button id="first" title="Home">&#x23EE;</button>'
+        '<button id="prev" title="left arrow">&#x25C0; back</button>'
+        '<span id="counter"></span>'
+        '<button id="next" title="right arrow">next &#x25B6;</button>'
+        '<button id="last" title="End">&#x23ED;</button></div>',
+        '<p id="caption"></p>',
+        *parts,
+        f"<script>{_SCRIPT}</script>",
+        "</body></html>", ""])
+    out = Path(path)
+    try:
+        out.write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise GraphError(f"cannot write step-through page {str(out)!r}: {err}") from None
+    return out
