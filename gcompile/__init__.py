@@ -19,9 +19,18 @@ from . import ops
 from .trace import GraphBuilder, trace
 from . import testing
 from .testing import check_grads
+from .compare import Report, compare
+from .explain import Explanation, explain
+from .higher import hessian, hessian_values, hvp, hvp_values, joint_graph
+from .passes import (PassLog, eliminate_common_subexpressions, eliminate_dead_code,
+                     fold_constants, optimize)
+from .step_through import step_through
 
 __all__ = ["GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads", "defop", "evaluate",
            "from_json", "grad", "gradients", "infer_shapes", "load", "lookup", "ops", "plan",
            "registered_ops", "render", "render_pair", "save", "testing", "to_dot", "to_json",
            "trace"]
+__all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
+            "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
+            "hvp_values", "joint_graph", "optimize", "step_through"]
 __version__ = "0.1.0"
