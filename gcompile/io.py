@@ -34,6 +34,7 @@ gcompile.errors.GraphError: bad.json: invalid JSON at line 1, column 12: Expecti
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -45,7 +46,8 @@ from .graphml import from_graphml, to_graphml
 
 __all__ = ["to_json", "from_json", "save", "load", "to_graphml", "from_graphml"]
 
-_DUMP = dict(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 # ------------------------------------------------------------------------ JSON
@@ -70,31 +72,35 @@ def to_json(graph) -> str:
         if "id" in data:
             raise GraphError(f"node {n!r} has an attribute named 'id', which node-link JSON "
                              "uses for the node key: rename it")
-        node = {"id": encode_key(n)}
-        node.update((k, encode(v, f"node {n!r} attribute {k!r}")) for k, v in data.items())
-        nodes.append(node)
+        nodes.append(_encoded(data, {"id": _key(n)}, "node {!r}", n))
     edges = []
     for u, v, data in graph.edges(data=True):
-        clash = {"source", "target"} & set(data)
-        if clash:
-            raise GraphError(f"edge {u!r} -> {v!r} has an attribute named {sorted(clash)[0]!r}, "
+        if "source" in data or "target" in data:
+            raise GraphError(f"edge {u!r} -> {v!r} has an attribute named 'source' or 'target', "
                              "which node-link JSON uses for the endpoints: rename it")
-        edge = {"source": encode_key(u), "target": encode_key(v)}
-        edge.update((k, encode(x, f"edge {u!r} -> {v!r} attribute {k!r}")) for k, x in data.items())
-        edges.append(edge)
+        edges.append(_encoded(data, {"source": _key(u), "target": _key(v)}, "edge {!r} -> {!r}", u, v))
     head = encode(dict(graph.graph), "graph attributes")
-    return ('{"directed": true, "multigraph": false,\n "graph": ' + _dumps(head)
+    return ('{"directed": true, "multigraph": false,\n "graph": ' + _ENCODER.encode(head)
             + ',\n "nodes": ' + _rows(nodes) + ',\n "edges": ' + _rows(edges) + "}\n")
 
 
-def _dumps(obj):
-    return json.dumps(obj, **_DUMP)
+def _encoded(data, out, where, *names):
+    for k, v in data.items():
+        if type(v) in _PLAIN and (type(v) is not float or math.isfinite(v)):
+            out[k] = v
+        else:
+            out[k] = encode(v, where.format(*names) + f" attribute {k!r}")
+    return out
+
+
+def _key(key):
+    return key if type(key) is str else encode_key(key)
 
 
 def _rows(items):
     if not items:
         return "[]"
-    return "[\n  " + ",\n  ".join(_dumps(item) for item in items) + "\n ]"
+    return "[\n  " + ",\n  ".join(map(_ENCODER.encode, items)) + "\n ]"
 
 
 def from_json(text, *, source="<string>", validate=True) -> nx.DiGraph:
@@ -155,32 +161,42 @@ def _from_node_link(data):
     for i, item in enumerate(data["nodes"]):
         if not isinstance(item, dict) or "id" not in item:
             raise GraphError(f"node {i} must be an object with an 'id', got {describe_value(item)}")
-        key = decode_key(item["id"], f"node {i}")
+        key = item["id"] if type(item["id"]) is str else decode_key(item["id"], f"node {i}")
         if key in seen:
             raise GraphError(f"node {key!r} is listed twice")
         seen.add(key)
-        attrs = _attrs(item, ("id",), f"node {key!r}")
-        nodes.append(dict(attrs, id=key))
+        nodes.append((key, _attrs(item, ("id",), "node {!r}", key)))
     edges, pairs = [], set()
     for i, item in enumerate(data[edges_key]):
         if not isinstance(item, dict) or "source" not in item or "target" not in item:
             raise GraphError(f"edge {i} must be an object with 'source' and 'target', "
                              f"got {describe_value(item)}")
-        u, v = (decode_key(item[k], f"edge {i} {k}") for k in ("source", "target"))
+        u, v = (item[k] if type(item[k]) is str else decode_key(item[k], f"edge {i} {k}")
+                for k in ("source", "target"))
         for end in (u, v):
             if end not in seen:
                 raise GraphError(f"edge {i} ({u!r} -> {v!r}): {end!r} is not a listed node")
         if (u, v) in pairs:
             raise GraphError(f"edge {u!r} -> {v!r} is listed twice (use arg=[0, 1] for x*x)")
         pairs.add((u, v))
-        edges.append(dict(_attrs(item, ("source", "target"), f"edge {u!r} -> {v!r}"),
-                          source=u, target=v))
-    return nx.node_link_graph({"directed": True, "multigraph": False, "graph": head,
-                               "nodes": nodes, "edges": edges}, edges="edges")
+        edges.append((u, v, _attrs(item, ("source", "target"), "edge {!r} -> {!r}", u, v)))
+    graph = nx.DiGraph()
+    graph.graph.update(head)
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
 
 
-def _attrs(item, skip, where):
-    return {k: decode_attr(k, v, f"{where} attribute {k!r}") for k, v in item.items() if k not in skip}
+def _attrs(item, skip, where, *names):
+    out = {}
+    for k, v in item.items():
+        if k in skip:
+            continue
+        if type(v) in _PLAIN:
+            out[k] = v
+        else:
+            out[k] = decode_attr(k, v, where.format(*names) + f" attribute {k!r}")
+    return out
 
 
 # ----------------------------------------------------------------------- files

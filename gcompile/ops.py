@@ -32,9 +32,15 @@ from .value import Value, op_attribute
 __all__: list = []  # the op functions come from the registry: see dir(gcompile.ops)
 
 
+_MADE: dict = {}  # name -> (OpDef, function); remade when the op is re-declared
+
+
 def __getattr__(name):
     opdef = op_attribute(name)
-    return _op_function(opdef)
+    made = _MADE.get(name)
+    if made is None or made[0] is not opdef:
+        made = _MADE[name] = (opdef, _op_function(opdef))
+    return made[1]
 
 
 def __dir__():

@@ -15,20 +15,33 @@ Examples
 The seed's MulLayer example: 2 apples at 100 each, with 10% tax.
 
 >>> import gcompile as gc
->>> g = gc.trace(lambda apple, apple_num, tax: apple * apple_num * tax,
-...              "apple", "apple_num", "tax")
->>> sorted(g.nodes), g.graph["output"]
-(['apple', 'apple_num', 'mul', 'mul_1', 'tax'], 'mul_1')
->>> round(float(gc.evaluate(g, {"apple": 100.0, "apple_num": 2.0, "tax": 1.1})["mul_1"]), 9)
-220.0
+>>> def apple_price(apple, apple_num, tax):
+...     return {"price": apple * apple_num * tax}
+>>> g = gc.trace(apple_price, "apple", "apple_num", "tax")
+>>> feeds = {"apple": 100.0, "apple_num": 2.0, "tax": 1.1}
+>>> float(gc.evaluate(g, feeds)["price"])
+220.00000000000003
+>>> grads = gc.gradients(g, feeds, "price", ["apple", "apple_num", "tax"])
+>>> [float(grads[k]) for k in ("apple", "apple_num", "tax")]
+[2.2, 110.00000000000001, 200.0]
 
-The same graph with the builder, naming the layers as the book does:
+With an AddLayer: apples and oranges, summed, then taxed.
+
+>>> def fruit_price(apple, apple_num, orange, orange_num, tax):
+...     return {"price": (apple * apple_num + orange * orange_num) * tax}
+>>> g = gc.trace(fruit_price, "apple", "apple_num", "orange", "orange_num", "tax")
+>>> list(g.nodes)
+['apple', 'apple_num', 'orange', 'orange_num', 'tax', 'mul', 'mul_1', 'add', 'price']
+>>> float(gc.evaluate(g, dict(feeds, orange=150.0, orange_num=3.0))["price"])
+715.0000000000001
+
+The builder names every layer, as the book does:
 
 >>> b = gc.GraphBuilder()
 >>> apple, apple_num, tax = b.input("apple"), b.input("apple_num"), b.input("tax")
 >>> apple_price = b.name(apple * apple_num, "apple_price")
 >>> price = b.output(b.name(apple_price * tax, "price"))
->>> gc.gradients(b.graph, {"apple": 100.0, "apple_num": 2.0, "tax": 1.1}, "price", "tax")
+>>> gc.gradients(b.graph, feeds, "price", "tax")
 {'tax': np.float64(200.0)}
 """
 from __future__ import annotations

@@ -250,6 +250,8 @@ def test_ops_registered_later_are_available(monkeypatch):
     assert [d["op"] for _, d in g.nodes(data=True)] == ["input", "cube_it", "cube_it", "add"]
     assert float(gc.gradients(g, {"x": 2.0}, "add", "x")["x"]) == 24.0
     assert "3x²" in gc.ops.cube_it.__doc__
+    gc.defop("cube_it", 1, lambda xp, x: x * x * x, rules=["3x² (again)"], replace=True)
+    assert "(again)" in gc.ops.cube_it.__doc__
 
 
 # -------------------------------------------------------------------- errors
