@@ -8,6 +8,7 @@ Examples
 """
 from . import optable as _optable  # noqa: F401  (registers the built-in ops)
 from .autodiff import ROLES, grad, gradients
+from .codegen import CompiledGradient, compile  # noqa: A004  (gc.compile; shadows the builtin only here)
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import plan
@@ -26,7 +27,8 @@ from .passes import (PassLog, eliminate_common_subexpressions, eliminate_dead_co
                      fold_constants, optimize)
 from .step_through import step_through
 
-__all__ = ["GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads", "defop", "evaluate",
+__all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads",
+           "compile", "defop", "evaluate",
            "from_json", "grad", "gradients", "infer_shapes", "load", "lookup", "ops", "plan",
            "registered_ops", "render", "render_pair", "save", "testing", "to_dot", "to_json",
            "trace"]

@@ -1,0 +1,276 @@
+"""``gc.compile``: a forward graph and its gradient as one generated Python function.
+
+``compile(graph, output, wrt)`` returns a callable ``f``; ``f(feeds)`` returns
+``(value, {wrt node: gradient})``.  On the first call with a new *signature*
+(each input fed a Python float, or an array of some dtype and shape) it builds
+the backward graph with :func:`gcompile.grad` for those shapes, lowers both
+graphs into one simplified program (:mod:`gcompile.lowering`), writes it as
+straight-line Python (:mod:`gcompile.liveness`) and compiles it; later calls
+with the same signature run that function directly: no networkx, no dispatch
+per node.  Float scalars run as pure-Python ``math`` code, arrays as numpy
+calls.  ``f.source`` is the generated code of the latest signature.
+
+If the generated code raises (a math domain error, an overflow, a shape error
+numpy finds only at run time), the call is repeated by the interpreter
+(:func:`gcompile.evaluate` of both graphs), which gives numpy's answer (``inf``,
+``nan``) or a :class:`~gcompile.GraphError` naming the node; ``f.fallbacks``
+counts such calls.
+
+Examples
+--------
+>>> import gcompile as gc
+>>> from gcompile.examples import apple
+>>> g, feeds = apple()
+>>> f = gc.compile(g, "price", ["apple", "apple_num", "tax"])
+>>> value, grads = f(feeds)
+>>> round(value, 6), {k: round(v, 6) for k, v in grads.items()}
+(220.0, {'apple': 2.2, 'apple_num': 110.0, 'tax': 200.0})
+>>> print(f.source.splitlines()[1])
+    v0 = (i0 * i1)  # 'apple_price': mul
+"""
+from __future__ import annotations
+
+import builtins
+import linecache
+import numbers
+import time
+import tracemalloc
+from collections.abc import Mapping
+
+import numpy as np
+
+from .autodiff import grad, paused_gc
+from .errors import GraphError, describe_value
+from .evaluate import as_value, evaluate
+from .graph import as_node_list, plan as make_plan
+from .liveness import emit
+from .lowering import F8, lower
+
+__all__ = ["compile", "CompiledGradient"]
+
+_MISSING = object()
+_SCALAR = "float"
+_counter = [0]
+
+
+def compile(graph, output=None, wrt=None, *, feeds=None, release=True):  # noqa: A001
+    """Compile value and gradient of ``output`` w.r.t. ``wrt`` into one Python function.
+
+    Parameters
+    ----------
+    graph : nx.DiGraph
+        The forward graph; read now and again for each new feed signature, so
+        it must not change while ``f`` is in use.  Never modified.
+    output, wrt : node, node or list of nodes
+        Default to ``graph.graph["output"]`` and ``graph.graph["wrt"]``.
+    feeds : dict, optional
+        Example feeds: compile for their signature now rather than on the
+        first call (inputs with a ``value`` attribute are used when not fed).
+    release : bool
+        Write ``del`` statements releasing each intermediate after its last use.
+
+    Returns
+    -------
+    CompiledGradient
+        ``f(feeds) -> (value, grads)``.
+
+    Examples
+    --------
+    >>> import networkx as nx, gcompile as gc
+    >>> g = nx.DiGraph([("x", "y")]); g.nodes["x"]["op"] = "input"; g.nodes["y"]["op"] = "tanh"
+    >>> f = gc.compile(g, "y", "x")
+    >>> value, grads = f({"x": 0.5})
+    >>> round(value, 6), round(grads["x"], 6)
+    (0.462117, 0.786448)
+    """
+    return CompiledGradient(graph, output, wrt, feeds=feeds, release=release)
+
+
+class CompiledGradient:
+    """The callable :func:`compile` returns; one generated function per feed signature.
+
+    Attributes
+    ----------
+    source : str
+        Generated code of the latest signature (``""`` before the first).
+    signatures : dict
+        Signature -> generated function info, one entry per compiled signature.
+    fallbacks : int
+        Calls the interpreter answered because the generated code raised.
+    """
+
+    def __init__(self, graph, output=None, wrt=None, *, feeds=None, release=True):
+        self._plan = p = make_plan(graph)
+        if output is None:
+            output = graph.graph.get("output")
+        if wrt is None:
+            wrt = graph.graph.get("wrt")
+        if output is None or wrt is None:
+            raise GraphError("compile needs output and wrt (or graph.graph['output'/'wrt'])")
+        (self.output,) = as_node_list(graph, [output], "output")
+        self.wrt = as_node_list(graph, wrt, "wrt")
+        if len(set(self.wrt)) != len(self.wrt):
+            raise GraphError(f"wrt lists a node twice: {self.wrt!r}")
+        self.graph = graph
+        self.release = release
+        self._fingerprint = (graph.number_of_nodes(), graph.number_of_edges())
+        wanted = _ancestors(graph, [self.output] + self.wrt)
+        self._inputs = [(v, graph._node[v].get("value", _MISSING), _declared(graph._node[v]))
+                        for v in p.order if v not in p.ops and v in wanted
+                        and graph._node[v]["op"] == "input"]
+        self.signatures = {}
+        self.source = ""
+        self.fallbacks = 0
+        self._last = None
+        if feeds is not None or all(d is not _MISSING for _, d, _ in self._inputs):
+            self._specialize(*self._arguments(feeds or {}))
+
+    def __call__(self, feeds):
+        """Return ``(value, {wrt node: gradient})`` at ``feeds``."""
+        args, sig = self._arguments(feeds)
+        entry = self.signatures.get(sig)
+        if entry is None:
+            entry = self._specialize(args, sig)
+        try:
+            value, grads = entry["fn"](*args)
+        except Exception:  # noqa: BLE001 -- the interpreter answers or names the node
+            self.fallbacks += 1
+            return self._interpret(feeds)
+        return value, dict(zip(self.wrt, grads))
+
+    def peak_bytes(self, feeds):
+        """Peak bytes allocated during one call at ``feeds``, above what was held before.
+
+        Measured with :mod:`tracemalloc` (numpy reports its array buffers to
+        it): the peak of traced memory during the call minus the traced memory
+        before it.  The caller's inputs are not counted; the returned value and
+        gradients are.  The call is compiled first if needed, so only the run
+        is measured.
+        """
+        args, sig = self._arguments(feeds)
+        if sig not in self.signatures:
+            self._specialize(args, sig)
+        started = not tracemalloc.is_tracing()
+        if started:
+            tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            result = self(feeds)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            if started:
+                tracemalloc.stop()
+        del result
+        return peak - before
+
+    def source_for(self, feeds):
+        """The generated code for the signature of ``feeds`` (compiling it if needed)."""
+        args, sig = self._arguments(feeds)
+        entry = self.signatures.get(sig) or self._specialize(args, sig)
+        return entry["source"]
+
+    def _arguments(self, feeds):
+        """Positional arguments and signature; bad feeds are a GraphError naming the input."""
+        if not isinstance(feeds, Mapping):
+            raise GraphError(f"feeds must be a mapping from node to value, got {type(feeds).__name__}")
+        args, sig = [], []
+        for node, default, declared in self._inputs:
+            value = feeds.get(node, default)
+            if value is _MISSING:
+                raise GraphError(f"missing feed for input node {node!r}")
+            kind = type(value)
+            if kind is float:
+                key = _SCALAR
+            elif kind is np.ndarray and value.dtype.kind in "biuf" and value.ndim:
+                key = (value.dtype.str, value.shape)
+            else:
+                value, key = _convert(value, node)
+            if declared is not None and (() if key is _SCALAR else key[1]) != declared:
+                raise GraphError(f"input {node!r} declares shape {declared} but was fed "
+                                 f"{describe_value(value)}")
+            args.append(value)
+            sig.append(key)
+        return args, tuple(sig)
+
+    def _specialize(self, args, sig):
+        with paused_gc():
+            return self._build(sig)
+
+    def _build(self, sig):
+        if self._fingerprint != (self.graph.number_of_nodes(), self.graph.number_of_edges()):
+            raise GraphError("the graph changed after gc.compile: compile it again")
+        signature = {}
+        for (node, _, _), key in zip(self._inputs, sig):
+            signature[node] = ((), F8) if key is _SCALAR else (key[1], key[0][1:])
+        shapes = {node: s for node, (s, _) in signature.items()}
+        t0 = time.perf_counter()
+        bwd = grad(self.graph, self.output, self.wrt, shapes=shapes)
+        t1 = time.perf_counter()
+        prog = lower(self.graph, bwd, self.output, signature, plan=self._plan)
+        grads = bwd.graph["grads"]
+        targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
+        t2 = time.perf_counter()
+        emitted = emit(prog, targets, release=self.release)
+        t3 = time.perf_counter()
+        _counter[0] += 1
+        filename = f"<gcompile-{_counter[0]}>"
+        code = builtins.compile(emitted.code(comments=False), filename, "exec")
+        source = emitted.code(comments=True)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = dict(emitted.namespace)
+        exec(code, namespace)  # noqa: S102 -- generated from numbered names only, see liveness
+        t4 = time.perf_counter()
+        entry = {"fn": namespace["gcompiled"], "source": source, "lines": len(emitted.lines),
+                 "values": emitted.n_values, "folded": prog.folded,
+                 "seconds": {"grad": t1 - t0, "lower": t2 - t1, "emit": t3 - t2,
+                             "compile": t4 - t3}}
+        self.signatures[sig] = entry
+        self.source = source
+        return entry
+
+    def _interpret(self, feeds):
+        """The interpreter's answer (or its GraphError naming the node)."""
+        values = evaluate(self.graph, feeds)
+        shapes = {node: getattr(values[node], "shape", ()) for node, _, _ in self._inputs}
+        bwd = grad(self.graph, self.output, self.wrt, shapes=shapes)
+        back = evaluate(bwd, values)
+        return values[self.output], {w: back[bwd.graph["grads"][w]] for w in self.wrt}
+
+    def __repr__(self):
+        return (f"<compiled gradient of {self.output!r} w.r.t. {len(self.wrt)} node(s), "
+                f"{len(self.signatures)} signature(s)>")
+
+
+def _declared(data):
+    shape = data.get("shape")
+    return None if shape is None else tuple(shape)
+
+
+def _convert(value, node):
+    """A feed that is not a float or a plain numeric array: as the interpreter reads it."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
+            and not isinstance(value, np.generic):
+        return float(value), _SCALAR
+    value = as_value(value, node)
+    if isinstance(value, np.float64):
+        return float(value), _SCALAR
+    if not isinstance(value, (np.ndarray, np.generic)):
+        raise GraphError(f"feed for input {node!r}: compiled code runs on numpy values, got "
+                         f"{describe_value(value)}")
+    if value.dtype.kind == "f" and value.dtype.itemsize == 8 and value.shape == () \
+            and isinstance(value, np.ndarray):
+        return value, (value.dtype.str, ())
+    return value, (value.dtype.str, tuple(value.shape))
+
+
+def _ancestors(graph, targets):
+    seen = set(targets)
+    stack = list(targets)
+    pred = graph._pred
+    while stack:
+        for u in pred[stack.pop()]:
+            if u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return seen

@@ -1,0 +1,225 @@
+"""From a lowered program to Python source: dead code, fusion, liveness, names.
+
+:func:`emit` keeps the nodes the outputs need, fuses each value used once into
+the line that uses it (scalars anywhere; arrays only into the next line, so
+fusing never keeps a big operand alive longer), and writes one line per
+remaining node::
+
+    v12 = (v9 * (c0 - (v3 * v3))); del v9  # 'dn20': mul (fused 'dn20.sub' sub, ...)
+
+Names are generated (``i<k>`` inputs, ``c<k>`` constants, ``v<k>`` values);
+node keys appear only in comments, escaped so no key can end a comment.  A
+value is released (``del``) on the line that reads it last.  Scalar-shaped
+float64 nodes use Python operators and the registry's ``scalar`` functions
+(``math.tanh``); other nodes call the registry's numpy ``forward``.
+
+Examples
+--------
+>>> sanitize("a\\nb" + chr(0))
+"'a\\\\nb\\\\x00'"
+"""
+from __future__ import annotations
+
+import functools
+import keyword
+import math
+import re
+
+import numpy as np
+
+from .lowering import CONST, F8, INPUT, OP
+
+__all__ = ["emit", "Emitted", "sanitize", "MAX_FUSE_DEPTH"]
+
+#: How deeply expressions may nest on one line (Python's parser has limits).
+MAX_FUSE_DEPTH = 6
+_OPERATOR_EXPR = re.compile(r"^[\s(){}0-9+\-*/%]*$")
+_PLAIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_RESERVED = re.compile(r"^[vicf]\d+$")
+
+
+class Emitted:
+    """Generated code: ``lines`` of (code, comment), the ``namespace`` it runs in, ``params``."""
+
+    def __init__(self, params, lines, namespace, n_values):
+        self.params = params
+        self.lines = lines
+        self.namespace = namespace
+        self.n_values = n_values
+
+    def code(self, comments=True):
+        """The text of the module: one function ``gcompiled``."""
+        if not comments:
+            return "\n".join(code for code, _ in self.lines) + "\n"
+        return "\n".join(f"{code}  # {note}" if note else code for code, note in self.lines) + "\n"
+
+
+def sanitize(key, limit=60):
+    """A one-line printable ``repr`` of a node key, safe inside a ``#`` comment."""
+    try:
+        text = repr(key)
+    except Exception:  # noqa: BLE001 -- a key whose repr fails is still a key
+        text = f"<{type(key).__name__}>"
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else
+                   (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}") for c in text)
+
+
+class _Names:
+    """Namespace names: constants, callables; never a node key or attribute text."""
+
+    def __init__(self):
+        self.ns = {"f64": np.float64, "copy": np.array}
+        self.by_key = {}
+        self.n_consts = 0
+
+    def bind(self, key, value, preferred):
+        """The namespace name holding ``value`` (one per ``key``), close to ``preferred``."""
+        name = self.by_key.get(key)
+        if name is None:
+            base = preferred if _plain(preferred) else "fn"
+            name, k = base, 0
+            while name in self.ns or not _plain(name):
+                name, k = f"{base}_{k}", k + 1
+            self.ns[name] = value
+            self.by_key[key] = name
+        return name
+
+    def const(self, value, scalar):
+        """The name of a constant (scalar contexts get float64 0-d values as Python floats)."""
+        if type(value) is float or (scalar and np.shape(value) == ()
+                                    and getattr(value, "dtype", None) == np.float64):
+            value = float(value)
+            key = ("float", value.hex())
+        elif isinstance(value, np.generic):
+            key = ("generic", value.dtype.str, value.tobytes())
+        else:
+            key = ("array", id(value))
+        name = self.by_key.get(key)
+        if name is None:
+            name = self.by_key[key] = f"c{self.n_consts}"
+            self.ns[name] = value
+            self.n_consts += 1
+        return name
+
+
+def _plain(name):
+    return bool(_PLAIN_NAME.match(name)) and not _RESERVED.match(name) \
+        and not keyword.iskeyword(name)
+
+
+def _impl(prog, i, names):
+    """How node ``i`` is computed: ``(template or callable name, scalar context)``."""
+    opdef, ids, params = prog.payload[i]
+    scalar = all(prog.shapes[j] == () and prog.dtypes[j] == F8 for j in ids)
+    expr = opdef.expr
+    if expr and not params and _OPERATOR_EXPR.match(expr) and (scalar or opdef.name != "pow"):
+        return expr, scalar, True
+    if scalar and opdef.name == "pow":
+        return names.bind(("fn", "math.pow"), math.pow, "pow") + "({0}, {1})", True, False
+    if scalar and opdef.scalar is not None and not params:
+        fn = names.bind(("fn", "scalar", opdef.name), opdef.scalar, opdef.name)
+    else:
+        key = ("fn", "forward", opdef.name) if not params else ("fn", "forward", i)
+        fn = names.bind(key, functools.partial(opdef.forward, np, **params), f"np_{opdef.name}")
+    return fn + "(" + ", ".join("{%d}" % k for k in range(len(ids))) + ")", scalar, False
+
+
+def _needed(prog, targets):
+    keep = bytearray(len(prog.kinds))
+    for t in targets:
+        keep[t] = 1
+    kinds, payload = prog.kinds, prog.payload
+    for i in range(len(kinds) - 1, -1, -1):
+        if keep[i] and kinds[i] == OP:
+            for j in payload[i][1]:
+                keep[j] = 1
+    return keep
+
+
+def emit(prog, targets, *, release=True):
+    """Write the function computing ``targets`` (output first, then gradients) of ``prog``."""
+    kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
+    keep = _needed(prog, targets)
+    ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
+    uses = {}
+    consumer = {}
+    for i in ops:
+        for j in payload[i][1]:
+            uses[j] = uses.get(j, 0) + 1
+            consumer[j] = i
+    for t in targets:
+        uses[t] = uses.get(t, 0) + 2
+    names = _Names()
+    impl = {i: _impl(prog, i, names) for i in ops}
+    fused, depth, scalar_only = set(), {}, {}
+    for k, i in enumerate(ops):
+        ids = payload[i][1]
+        depth[i] = 1 + max((depth[j] for j in ids if j in fused), default=0)
+        scalar_only[i] = shapes[i] == () and all(
+            scalar_only.get(j, False) if j in fused else True for j in ids)
+        if uses.get(i) == 1 and depth[i] < MAX_FUSE_DEPTH and (
+                scalar_only[i] or (k + 1 < len(ops) and ops[k + 1] == consumer[i])):
+            fused.add(i)
+    var = {}
+    lines = [("def gcompiled(" + ", ".join(f"i{k}" for k in range(len(prog.inputs))) + "):",
+              "inputs: " + ", ".join(f"i{k} = {sanitize(v)}" for k, v in enumerate(prog.inputs)))]
+    reads_of_line = []
+
+    def text(j, scalar, reads, notes):
+        kind = kinds[j]
+        if kind == INPUT:
+            return f"i{payload[j]}" if scalar or shapes[j] != () else f"f64(i{payload[j]})"
+        if kind == CONST:
+            return names.const(payload[j], scalar)
+        if j in fused:
+            notes.append(f"{sanitize(prog.keys[j], 30)} {prog.op_names[j]}")
+            return render(j, reads, notes)
+        reads.append(var[j])
+        return var[j]
+
+    def render(j, reads, notes):
+        template, scalar, _ = impl[j]
+        return template.format(*[text(u, scalar, reads, notes) for u in payload[j][1]])
+
+    for i in ops:
+        if i in fused:
+            continue
+        reads, notes = [], []
+        rhs = render(i, reads, notes)
+        name = var[i] = f"v{len(var)}"
+        note = f"{sanitize(prog.keys[i])}: {prog.op_names[i]}"
+        if notes:
+            note += " (fused " + ", ".join(notes[:4]) + (", ..." if len(notes) > 4 else "") + ")"
+        lines.append((f"    {name} = {rhs}", note))
+        reads_of_line.append((len(lines) - 1, reads))
+    slots, seen = [], set()
+    for t in targets:
+        reads, notes = [], []
+        value = text(t, True, reads, notes) if kinds[t] != OP else var[t]
+        mutable = shapes[t] != () and (kinds[t] != OP or value in seen)
+        slots.append(f"copy({value})" if mutable else value)
+        seen.add(value)
+    if release:
+        _add_dels(lines, reads_of_line, set(var[t] for t in targets if kinds[t] == OP))
+    out = f"{slots[0]}, ({', '.join(slots[1:])}{',' if len(slots) == 2 else ''})"
+    lines.append((f"    return {out}", "value, gradients"))
+    return Emitted(list(prog.inputs), lines, names.ns, len(var))
+
+
+def _add_dels(lines, reads_of_line, keep):
+    """Append ``del`` of each value to the line that reads it last."""
+    last = {}
+    for line, reads in reads_of_line:
+        for name in reads:
+            last[name] = line
+    dels = {}
+    for name, line in last.items():
+        if name not in keep:
+            dels.setdefault(line, []).append(name)
+    for line, names in dels.items():
+        code, note = lines[line]
+        lines[line] = (f"{code}; del {', '.join(names)}", note)
