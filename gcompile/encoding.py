@@ -11,7 +11,8 @@ tuple                   ``{"__tuple__": [items]}``
 NaN, inf, -inf          ``{"__float__": "nan"}`` (``"inf"``, ``"-inf"``)
 complex                 ``{"__complex__": [real, imag]}``
 numpy array             ``{"__ndarray__": {"dtype": "<f8", "shape": [2, 3],
-                        "data": base64 of the little-endian C-order bytes}}``
+                        "data": base64 of the C-order bytes}}`` (the dtype
+                        string names the byte order)
 numpy scalar            ``{"__scalar__": {"dtype": "<i8", "data": base64}}``
 dict with a key that    ``{"__dict__": [[key, value], ...]}``
 is not a string or
@@ -101,9 +102,8 @@ def _array_fields(arr, where):
     if arr.dtype.kind not in _NUMERIC:
         raise GraphError(f"{where}: cannot save a numpy array of dtype {arr.dtype} "
                          "(numeric and bool dtypes only)")
-    little = arr.dtype.newbyteorder("<")
-    data = np.ascontiguousarray(arr, dtype=little).tobytes()
-    return {"dtype": little.str, "data": base64.b64encode(data).decode("ascii")}
+    data = np.ascontiguousarray(arr).tobytes()
+    return {"dtype": arr.dtype.str, "data": base64.b64encode(data).decode("ascii")}
 
 
 def decode(obj, where="value", depth=0):
@@ -172,7 +172,7 @@ def _ndarray(body, where, depth):
         raise GraphError(f"{where}: array data holds {len(raw)} bytes, but dtype {dtype.str} and "
                          f"shape {shape} need {need}")
     try:
-        return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("=")).reshape(shape)
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     except ValueError as err:
         raise GraphError(f"{where}: cannot build an array of shape {shape}: {err}") from None
 
@@ -183,7 +183,7 @@ def _scalar(body, where, depth):
     if len(raw) != dtype.itemsize:
         raise GraphError(f"{where}: scalar data holds {len(raw)} bytes, but dtype {dtype.str} "
                          f"needs {dtype.itemsize}")
-    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))[0]
+    return np.frombuffer(raw, dtype=dtype)[0]
 
 
 def _fields(body, names, tag, where):

@@ -3,7 +3,8 @@
 GraphML holds strings, numbers and booleans natively; any other value (tuple,
 list, dict, None, numpy array, ...) is stored as the string ``"json:"``
 followed by its :mod:`gcompile.encoding` JSON, and so is a string that itself
-starts with ``json:``.  When some node key is not a string, every node id is
+starts with ``json:`` or holds characters XML cannot carry (control characters,
+``\\r``).  When some node key is not a string, every node id is
 the JSON encoding of its key and the graph attribute ``gcompile_node_keys``
 is ``"json"``.
 
@@ -18,7 +19,9 @@ Examples
 """
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import networkx as nx
 
@@ -29,6 +32,10 @@ __all__ = ["to_graphml", "from_graphml"]
 
 _KEYS_ATTR = "gcompile_node_keys"
 _PREFIX = "json:"
+#: Characters XML 1.0 cannot carry unchanged in element text (``\r`` reads back as ``\n``)
+#: and, in attribute values such as node ids, also tab and newline (read back as spaces).
+_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
+_BAD_IN_ATTRIBUTE = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def to_graphml(graph) -> str:
@@ -45,7 +52,7 @@ def to_graphml(graph) -> str:
     reserved = {"node_default", "edge_default", _KEYS_ATTR} & set(graph.graph)
     if reserved:
         raise GraphError(f"graph attribute {sorted(reserved)[0]!r} is reserved in GraphML files")
-    plain = all(isinstance(n, str) for n in graph)
+    plain = all(type(n) is str and not _BAD_IN_ATTRIBUTE.search(n) for n in graph)
     ids = {n: n if plain else _compact(encode_key(n)) for n in graph}
     out = nx.DiGraph()
     out.graph.update(_native_attrs(graph.graph, "graph attribute"))
@@ -55,20 +62,24 @@ def to_graphml(graph) -> str:
         out.add_node(ids[n], **_native_attrs(data, f"node {n!r} attribute"))
     for u, v, data in graph.edges(data=True):
         out.add_edge(ids[u], ids[v], **_native_attrs(data, f"edge {u!r} -> {v!r} attribute"))
-    return "\n".join(nx.generate_graphml(out)) + "\n"
+    buffer = io.BytesIO()
+    nx.write_graphml(out, buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8") + "\n"
 
 
 def _compact(obj):
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """ASCII JSON: escapes keep every character, even those XML cannot hold."""
+    return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 def _native_attrs(attrs, where):
     out = {}
     for k, v in attrs.items():
-        if not isinstance(k, str):
-            raise GraphError(f"{where} name {k!r} is not a string (GraphML needs string names)")
+        if not isinstance(k, str) or _BAD_IN_ATTRIBUTE.search(k):
+            raise GraphError(f"{where} name {k!r} cannot be a GraphML attribute name (a string "
+                             "without control characters is needed)")
         native = (type(v) in (bool, int, float) or
-                  (type(v) is str and not v.startswith(_PREFIX)))
+                  (type(v) is str and not v.startswith(_PREFIX) and not _BAD_IN_TEXT.search(v)))
         out[k] = v if native else _PREFIX + _compact(encode(v, f"{where} {k!r}"))
     return out
 

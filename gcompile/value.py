@@ -120,4 +120,5 @@ class Value:
                          "branch on it or convert it (use ops such as gc.ops.maximum instead)")
 
     __bool__ = __float__ = __int__ = __index__ = __complex__ = __array__ = _no_value
-    __lt__ = __le__ = __gt__ = __ge__ = __iter__ = __len__ = _no_value
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __iter__ = __len__ = _no_value
+    __hash__ = object.__hash__  # identity, so values can still key dicts and sets

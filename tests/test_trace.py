@@ -288,6 +288,7 @@ def test_values_without_numbers_cannot_branch_or_convert():
     raises(lambda: gc.trace(lambda x: x if x else x, "x"), "no number while tracing")
     raises(lambda: gc.trace(lambda x: float(x), "x"), "no number")
     raises(lambda: gc.trace(lambda x: x < 1.0, "x"), "no number")
+    raises(lambda: gc.trace(lambda x: x * 2 if x == 0 else x, "x"), "no number")
     raises(lambda: gc.trace(lambda x: np.sum(x), "x"), "'sum'")
     raises(lambda: gc.trace(lambda x: np.arctan(x), "x"), "arctan", "gc.ops")
 
