@@ -111,21 +111,32 @@ def _plain(name):
         and not keyword.iskeyword(name)
 
 
-def _impl(prog, i, names):
-    """How node ``i`` is computed: ``(template or callable name, scalar context)``."""
+def _impl(prog, i, names, cache):
+    """How node ``i`` is computed: ``(template, scalar context)``, cached per op and context."""
     opdef, ids, params = prog.payload[i]
-    scalar = all(prog.shapes[j] == () and prog.dtypes[j] == F8 for j in ids)
+    flags = prog.scalar
+    scalar = flags[ids[0]] if len(ids) == 1 else all([flags[j] for j in ids])
+    if params:
+        return _implement(prog, i, names, opdef, ids, params, scalar)
+    key = (opdef.name, scalar)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _implement(prog, i, names, opdef, ids, params, scalar)
+    return found
+
+
+def _implement(prog, i, names, opdef, ids, params, scalar):
     expr = opdef.expr
     if expr and not params and _OPERATOR_EXPR.match(expr) and (scalar or opdef.name != "pow"):
-        return expr, scalar, True
+        return expr, scalar
     if scalar and opdef.name == "pow":
-        return names.bind(("fn", "math.pow"), math.pow, "pow") + "({0}, {1})", True, False
+        return names.bind(("fn", "math.pow"), math.pow, "pow") + "({0}, {1})", True
     if scalar and opdef.scalar is not None and not params:
         fn = names.bind(("fn", "scalar", opdef.name), opdef.scalar, opdef.name)
     else:
         key = ("fn", "forward", opdef.name) if not params else ("fn", "forward", i)
         fn = names.bind(key, functools.partial(opdef.forward, np, **params), f"np_{opdef.name}")
-    return fn + "(" + ", ".join("{%d}" % k for k in range(len(ids))) + ")", scalar, False
+    return fn + "(" + ", ".join("{%d}" % k for k in range(len(ids))) + ")", scalar
 
 
 def _needed(prog, targets):
@@ -154,15 +165,19 @@ def emit(prog, targets, *, release=True):
     for t in targets:
         uses[t] = uses.get(t, 0) + 2
     names = _Names()
-    impl = {i: _impl(prog, i, names) for i in ops}
+    cache = {}
+    impl = {i: _impl(prog, i, names, cache) for i in ops}
     fused, depth, scalar_only = set(), {}, {}
     for k, i in enumerate(ops):
-        ids = payload[i][1]
-        depth[i] = 1 + max((depth[j] for j in ids if j in fused), default=0)
-        scalar_only[i] = shapes[i] == () and all(
-            scalar_only.get(j, False) if j in fused else True for j in ids)
-        if uses.get(i) == 1 and depth[i] < MAX_FUSE_DEPTH and (
-                scalar_only[i] or (k + 1 < len(ops) and ops[k + 1] == consumer[i])):
+        d, only = 1, shapes[i] == ()
+        for j in payload[i][1]:
+            if j in fused:
+                if depth[j] >= d:
+                    d = depth[j] + 1
+                only = only and scalar_only[j]
+        depth[i], scalar_only[i] = d, only
+        if uses.get(i) == 1 and d < MAX_FUSE_DEPTH and (
+                only or (k + 1 < len(ops) and ops[k + 1] == consumer[i])):
             fused.add(i)
     var = {}
     lines = [("def gcompiled(" + ", ".join(f"i{k}" for k in range(len(prog.inputs))) + "):",
@@ -182,7 +197,7 @@ def emit(prog, targets, *, release=True):
         return var[j]
 
     def render(j, reads, notes):
-        template, scalar, _ = impl[j]
+        template, scalar = impl[j]
         return template.format(*[text(u, scalar, reads, notes) for u in payload[j][1]])
 
     for i in ops:

@@ -46,6 +46,7 @@ _F64_OPS = frozenset(
     "max_weight sum mean max max_mask reshape reshape_like transpose broadcast_to broadcast_like "
     "sum_to_like count batch_size ones_like zeros_like matmul matmul_bt matmul_at softmax "
     "log_softmax softmax_cross_entropy softmax_cross_entropy_grad".split())
+_SAME_UNARY = frozenset("neg exp log sin cos tanh sigmoid relu sqrt abs step sign".split())
 _SHAPE_ONLY = frozenset(("count", "batch_size", "ones_like", "zeros_like"))
 _UNIT = {"add": 0, "sub": 0, "mul": 1, "div": 1}
 _SAME_SHAPE = frozenset(("sum_to_like", "reshape_like", "broadcast_like"))
@@ -63,7 +64,7 @@ class Program:
 
     def __init__(self):
         self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
-        self.shapes, self.dtypes = [], []
+        self.shapes, self.dtypes, self.scalar = [], [], []
         self.alias = {}
         self.units = {}
         self.folded = 0
@@ -75,6 +76,7 @@ class Program:
         self.op_names.append(op_name)
         self.shapes.append(shape)
         self.dtypes.append(dtype)
+        self.scalar.append(shape == () and dtype == F8)
         return len(self.kinds) - 1
 
 
@@ -99,18 +101,58 @@ def lower(graph, bwd, output, signature, plan=None):
             shape, dtype = signature[v]
             prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
     prog.inputs = list(inputs)
+    try:
+        _lower_backward(prog, bwd, bwd._node.items(), None)
+    except _OutOfOrder:  # not what gc.grad makes, but any valid graph is accepted
+        return _lower_sorted(graph, bwd, output, signature, p)
+    return prog
+
+
+class _OutOfOrder(Exception):
+    """A backward node listed before one of its operands."""
+
+
+def _lower_sorted(graph, bwd, output, signature, p):
+    prog = lower(graph, bwd.subgraph([]), output, signature, p)
+    bp = make_plan(bwd)
+    _lower_backward(prog, bwd, [(v, bwd._node[v]) for v in bp.order], bp)
+    return prog
+
+
+def _lower_backward(prog, bwd, items, bp):
+    """Add the backward nodes ``items`` (in topological order) to ``prog``."""
     alias = prog.alias
-    for v, data, operands in _backward_order(bwd):
+    pred = bwd._pred
+    opdefs = {}
+    for v, data in items:
+        name = data["op"]
         if data.get("role") == "forward_value":
             if v not in alias:
                 raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
                                  f"for the output")
-        elif operands is None:
-            _add_const(prog, v, const_value(data["value"], v), data["op"])
-        else:
-            opdef, params, ids = operands
-            _add_op(prog, v, opdef, [alias[u] for u in ids], params)
-    return prog
+            continue
+        if name == "const":
+            _add_const(prog, v, const_value(data["value"], v), name)
+            continue
+        if bp is not None:
+            _add_op(prog, v, bp.ops[v], [alias[u] for u in bp.operands[v]], bp.params[v])
+            continue
+        opdef = opdefs.get(name)
+        if opdef is None:
+            opdef = opdefs[name] = lookup(name, node=v)
+        arity = opdef.arity
+        ids = [None] * arity
+        for u, edge in pred[v].items():
+            arg = edge.get("arg", 0 if arity == 1 else None)
+            for pos in (arg if isinstance(arg, list) else (arg,)):
+                if type(pos) is not int or not 0 <= pos < arity or ids[pos] is not None \
+                        or u not in alias:
+                    raise _OutOfOrder(v)
+                ids[pos] = alias[u]
+        if None in ids:
+            raise _OutOfOrder(v)
+        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
+        _add_op(prog, v, opdef, ids, params)
 
 
 def demand_order(p, targets):
@@ -141,49 +183,6 @@ def demand_order(p, targets):
     return order
 
 
-def _backward_order(bwd):
-    """``(node, data, (opdef, params, operands) or None)`` of ``bwd`` in topological order.
-
-    ``gc.grad`` adds nodes after their operands; that is checked as it goes,
-    else the graph is sorted by :func:`~gcompile.plan`.
-    """
-    seen = set()
-    out = []
-    pred = bwd._pred
-    for v, data in bwd._node.items():
-        into = pred[v]
-        name = data["op"]
-        if name in ("input", "const"):
-            if into:
-                break
-            out.append((v, data, None))
-            seen.add(v)
-            continue
-        opdef = lookup(name, node=v)
-        slots = [None] * opdef.arity
-        for u, edge in into.items():
-            arg = edge.get("arg", 0 if opdef.arity == 1 else None)
-            for pos in (arg if isinstance(arg, list) else (arg,)):
-                if type(pos) is not int or not 0 <= pos < opdef.arity or slots[pos] is not None:
-                    return _checked_order(bwd)
-                slots[pos] = u
-        if None in slots or any(u not in seen for u in slots):
-            break
-        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-        out.append((v, data, (opdef, params, slots)))
-        seen.add(v)
-    else:
-        return out
-    return _checked_order(bwd)
-
-
-def _checked_order(bwd):
-    p = make_plan(bwd)
-    nodes = bwd._node
-    return [(v, nodes[v], (p.ops[v], p.params[v], p.operands[v]) if v in p.ops else None)
-            for v in p.order]
-
-
 def const_value(value, node):
     """A const node's value as the interpreter reads it: Python numbers stay (weak) floats."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -201,6 +200,10 @@ def _dtype_of(value):
 def _add_const(prog, key, value, op_name="const"):
     shape = tuple(getattr(value, "shape", ()))
     i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
+    if type(value) is float:
+        if value in (1.0, 0.0, -1.0):
+            prog.units[i] = int(value)
+        return i
     for unit in (1, 0, -1):
         if _is_all(value, unit):
             prog.units[i] = unit
@@ -238,6 +241,8 @@ def _identity(prog, name, ids):
 
 
 def _shape(opdef, key, shapes, params):
+    if opdef.name in _SAME_UNARY and opdef.arity == 1:
+        return shapes[0]
     if opdef.broadcasts and not params and shapes[0] is not None \
             and all(s == shapes[0] for s in shapes):
         return shapes[0]
@@ -251,8 +256,11 @@ def _add_op(prog, key, opdef, ids, params):
     name = opdef.name
     shapes, dtypes, kinds = prog.shapes, prog.dtypes, prog.kinds
     shape = _shape(opdef, key, [shapes[i] for i in ids], params)
-    dtype = F8 if name in _F64_OPS and all(dtypes[i] == F8 for i in ids) else None
-    same = _identity(prog, name, ids)
+    if len(ids) == 1:
+        dtype = F8 if dtypes[ids[0]] == F8 and name in _F64_OPS else None
+    else:
+        dtype = F8 if name in _F64_OPS and all(dtypes[i] == F8 for i in ids) else None
+    same = _identity(prog, name, ids) if name in _UNIT or name in _SAME_SHAPE else None
     if same is not None:
         prog.alias[key] = same
         prog.folded += 1
@@ -263,7 +271,7 @@ def _add_op(prog, key, opdef, ids, params):
                 opdef, ids = lookup("neg"), [keep]
                 prog.folded += 1
                 break
-    if all(kinds[i] == CONST for i in ids) or (
+    if all([kinds[i] == CONST for i in ids]) or (
             name in _SHAPE_ONLY and all(shapes[i] is not None for i in ids)
             and (name in ("count", "batch_size") or dtypes[ids[0]] is not None)):
         value = _fold(prog, opdef, ids, params)

@@ -279,3 +279,22 @@ def test_returned_arrays_are_never_inputs_or_constants():
     # d(sum of x*y)/dx = y: returned as a copy, so changing it leaves y alone
     grads["a0"] += 1
     np.testing.assert_array_equal(y, [0.0, 1.0, 2.0])
+
+
+def test_backward_graph_in_any_node_order_lowers_the_same():
+    from gcompile.liveness import emit
+    from gcompile.lowering import lower
+
+    g = w1_graph(make_w1(60))
+    sig = {w: ((), "f8") for w in g.graph["wrt"]}
+    bwd = gc.grad(g, g.graph["output"], g.graph["wrt"], shapes={w: () for w in sig})
+    shuffled = nx.DiGraph()
+    shuffled.add_nodes_from(reversed(list(bwd.nodes(data=True))))
+    shuffled.add_edges_from(bwd.edges(data=True))
+    shuffled.graph.update(bwd.graph)
+    texts = []
+    for b in (bwd, shuffled):
+        prog = lower(g, b, g.graph["output"], sig)
+        targets = [prog.alias[g.graph["output"]]] + [prog.alias[b.graph["grads"][w]] for w in sig]
+        texts.append(emit(prog, targets).code())
+    assert texts[0] == texts[1]

@@ -1,0 +1,157 @@
+"""Peers on the same workloads, each skipped cleanly when not installed.
+
+micrograd (rebuilt and back-propagated each call, as WORKLOADS.md measures
+it; its ``Value`` lacks ``tanh``, ``exp`` and ``sin``, which are added here in
+its own closure style), torch eager (0-d float64 tensors and
+``torch.autograd.grad``) and jax (``jit(value_and_grad)``).
+
+Examples
+--------
+>>> sorted(available())[:0]
+[]
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+
+__all__ = ["available", "micrograd_w1", "micrograd_w3", "torch_w1", "torch_w2", "torch_w3",
+           "micrograd_recursion_limit"]
+
+
+def available():
+    """Names of the installed peers."""
+    return [name for name in ("micrograd", "torch", "jax") if importlib.util.find_spec(name)]
+
+
+def _mg_unary(x, value, local):
+    from micrograd.engine import Value
+
+    out = Value(value, (x,), "f")
+
+    def _backward():
+        x.grad += local * out.grad
+    out._backward = _backward
+    return out
+
+
+def _mg_ops():
+    def tanh(x):
+        y = math.tanh(x.data)
+        return _mg_unary(x, y, 1.0 - y * y)
+
+    def exp(x):
+        y = math.exp(x.data)
+        return _mg_unary(x, y, y)
+
+    def sin(x):
+        return _mg_unary(x, math.sin(x.data), math.cos(x.data))
+    return {"tanh": tanh, "exp": exp, "sin": sin}
+
+
+def micrograd_w1(ops, inputs):
+    """``run() -> (value, grads)``: build the W1 expression with micrograd, then ``backward()``."""
+    from micrograd.engine import Value
+
+    unary = _mg_ops()
+
+    def run():
+        v = [Value(x) for x in inputs]
+        for op, a, b in ops:
+            if op == "add":
+                v.append(v[a] + v[b])
+            elif op == "mul":
+                v.append(v[a] * v[b])
+            elif op == "sub":
+                v.append(v[a] - v[b])
+            else:
+                v.append(unary[op](v[a]))
+        v[-1].backward()
+        return v[-1].data, [x.grad for x in v[:8]]
+    return run
+
+
+def micrograd_w3(depth, x0=0.5):
+    """``run() -> (value, grad)`` of the tanh chain with micrograd."""
+    from micrograd.engine import Value
+
+    tanh = _mg_ops()["tanh"]
+
+    def run():
+        x = Value(x0)
+        y = x
+        for _ in range(depth):
+            y = tanh(y)
+        y.backward()
+        return y.data, x.grad
+    return run
+
+
+def micrograd_recursion_limit(lo=100, hi=5000):
+    """Largest tanh-chain depth whose ``backward()`` survives Python's recursion limit."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            micrograd_w3(mid)()
+            lo = mid
+        except RecursionError:
+            hi = mid - 1
+    return lo
+
+
+def torch_w1(ops, inputs):
+    """``run() -> (value, grads)`` with torch eager on 0-d float64 tensors."""
+    import torch
+
+    fns = {"tanh": torch.tanh, "exp": torch.exp, "sin": torch.sin}
+
+    def run():
+        xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+        v = list(xs)
+        for op, a, b in ops:
+            if op == "add":
+                v.append(v[a] + v[b])
+            elif op == "mul":
+                v.append(v[a] * v[b])
+            elif op == "sub":
+                v.append(v[a] - v[b])
+            else:
+                v.append(fns[op](v[a]))
+        grads = torch.autograd.grad(v[-1], xs)
+        return float(v[-1]), [float(g) for g in grads]
+    return run
+
+
+def torch_w3(depth, x0=0.5):
+    """``run() -> (value, grad)`` of the tanh chain with torch eager."""
+    import torch
+
+    def run():
+        x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(depth):
+            y = torch.tanh(y)
+        (g,) = torch.autograd.grad(y, [x])
+        return float(y), float(g)
+    return run
+
+
+def torch_w2(data):
+    """``run() -> (loss, grads)`` of the W2 formula with torch eager (float64)."""
+    import torch
+
+    torch.set_num_threads(1)
+    x = torch.from_numpy(data["x"])
+    t = torch.from_numpy(data["t"])
+    params = {k: torch.from_numpy(data[k].copy()).requires_grad_() for k in ("W1", "b1", "W2", "b2")}
+
+    def run():
+        a1 = x @ params["W1"] + params["b1"]
+        z1 = 1 / (1 + torch.exp(-a1))
+        a2 = z1 @ params["W2"] + params["b2"]
+        e = torch.exp(a2 - torch.max(a2, dim=1, keepdim=True).values)
+        y = e / torch.sum(e, dim=1, keepdim=True)
+        loss = -torch.sum(t * torch.log(y)) / x.shape[0]
+        grads = torch.autograd.grad(loss, list(params.values()))
+        return float(loss), dict(zip(params, (g.numpy() for g in grads)))
+    return run

@@ -1,0 +1,116 @@
+"""Write the results of ``bench.run`` as ``bench/RESULTS.md`` (keeping its Rendering section).
+
+Examples
+--------
+>>> keep_section("# T\\n## A\\nx\\n## Rendering\\nr1\\nr2\\n## B\\ny\\n", "## Rendering")
+'## Rendering\\nr1\\nr2\\n'
+"""
+from __future__ import annotations
+
+import os
+
+from bench.timing import fmt_s
+
+__all__ = ["write_results", "keep_section"]
+
+KEPT = "## Rendering"
+
+
+def keep_section(text, heading):
+    """The section of markdown ``text`` under ``heading`` up to the next ``## `` heading."""
+    lines = text.splitlines(keepends=True)
+    out, inside = [], False
+    for line in lines:
+        if line.startswith("## "):
+            inside = line.rstrip() == heading
+        if inside:
+            out.append(line)
+    return "".join(out)
+
+
+def _t(m):
+    return fmt_s(m["median"]) if isinstance(m, dict) else (m or "-")
+
+
+def _ratio(a, b):
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return "-"
+    return f"{a['median'] / b['median']:.2f}x"
+
+
+def _mb(n):
+    return f"{n / 1e6:.2f} MB"
+
+
+def write_results(res, path):
+    """Render ``res`` as markdown; write it to ``path`` (if given) and return the text."""
+    m = res["machine"]
+    w = []
+    w.append("# Benchmark results\n")
+    w.append("Written by `.venv/bin/python -m bench.run` (the workloads and timing protocol of "
+             "`../shared/bench/WORKLOADS.md`; medians per call; ratios are from this same run).\n")
+    w.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, numpy {m['numpy']}, "
+             f"BLAS threads {m['threads']}, load average at the end {m['load']}; "
+             f"peers installed: {', '.join(res['peers']) or 'none'}; run took {res['minutes']:.1f} min. "
+             "The machine is shared and about 3x slower than the one of the WORKLOADS.md table: "
+             "compare ratios, not seconds.\n")
+    w.append("## W1 scalar DAG (value + gradient w.r.t. the 8 inputs)\n")
+    w.append("| N | build DiGraph | gc.grad | lower | emit | Python compile() | gc.compile total "
+             "| lines | call (median) | min | plain-Python reference | reference / compiled "
+             "| micrograd | micrograd / compiled | torch | max abs err vs reference |")
+    w.append("|" + "---|" * 16)
+    for r in res["w1"]:
+        w.append(f"| {r['n']:,} | {fmt_s(r['build'])} | {fmt_s(r['grad'])} | {fmt_s(r['lower'])} "
+                 f"| {fmt_s(r['emit'])} | {fmt_s(r['compile'])} | {fmt_s(r['compile_total'])} "
+                 f"| {r['lines']:,} | {_t(r['gc'])} | {fmt_s(r['gc']['min'])} | {_t(r['reference'])} "
+                 f"| {_ratio(r['reference'], r['gc'])} | {_t(r.get('micrograd'))} "
+                 f"| {_ratio(r.get('micrograd'), r['gc'])} | {_t(r.get('torch'))} | {r['err']:.1e} |")
+    w.append("")
+    prof = [r for r in res["w1"] if "profile" in r]
+    if prof:
+        w.append(f"Profile of `gc.compile` at N={prof[-1]['n']:,} (cProfile, by own time):\n")
+        w.append("```\n" + prof[-1]["profile"] + "\n```\n")
+    r = res["w2"]
+    w.append("## W2 TwoLayerNet (batch 100, 784-50-10, float64, loss + 4 gradients)\n")
+    w.append("| system | forward | loss + gradient | vs hand numpy | backward/forward ratio "
+             "| peak memory (tracemalloc) | vs hand |")
+    w.append("|---|---|---|---|---|---|---|")
+    hand = r["hand"]
+    w.append(f"| hand-written numpy (bench/layers.py) | {_t(r['hand_fwd'])} | {_t(hand)} | 1.00x "
+             f"| {_ratio(hand, r['hand_fwd'])} | {_mb(r['peak_hand'])} | 1.00x |")
+    w.append(f"| gc.compile | {_t(r['gc_fwd'])} | {_t(r['gc'])} | {_ratio(r['gc'], hand)} "
+             f"| {_ratio(r['gc'], r['gc_fwd'])} | {_mb(r['peak_gc'])} "
+             f"| {r['peak_gc'] / r['peak_hand']:.2f}x |")
+    w.append(f"| gc.interpreter (fwd + bwd graphs, validated once) | - | {_t(r['interpreter'])} "
+             f"| {_ratio(r['interpreter'], hand)} | - | {_mb(r['peak_interpreter'])} "
+             f"| {r['peak_interpreter'] / r['peak_hand']:.2f}x |")
+    w.append(f"| gc.evaluate (fwd + bwd graphs, each call) | - | {_t(r['evaluate'])} "
+             f"| {_ratio(r['evaluate'], hand)} | - | - | - |")
+    if "torch" in r:
+        w.append(f"| torch eager | - | {_t(r['torch'])} | {_ratio(r['torch'], hand)} | - | - | - |")
+    w.append(f"\ngc.compile of W2 took {fmt_s(r['compile'])}; max abs difference from the hand "
+             f"backprop {r['err']:.1e}.\n")
+    w.append("## W3 tanh chain (value + dy/dx)\n")
+    w.append("| depth | gc.compile | call (median) | plain-Python reference | compiled / reference "
+             "| micrograd | torch | max rel err |")
+    w.append("|---|---|---|---|---|---|---|---|")
+    for r in res["w3"]:
+        w.append(f"| {r['depth']:,} | {fmt_s(r['compile'])} | {_t(r['gc'])} | {_t(r['reference'])} "
+                 f"| {_ratio(r['gc'], r['reference'])} | {_t(r.get('micrograd'))} "
+                 f"| {_t(r.get('torch'))} | {r['err']:.1e} |")
+    if res.get("w3_extra", {}).get("micrograd_limit"):
+        w.append(f"\nmicrograd's recursive `backward()` survives up to depth "
+                 f"{res['w3_extra']['micrograd_limit']:,} at the default recursion limit.")
+    w.append("")
+    text = "\n".join(w) + "\n"
+    if path:
+        old = ""
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                old = fh.read()
+        kept = keep_section(old, KEPT)
+        if kept:
+            text += "\n" + kept
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return text

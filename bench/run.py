@@ -1,0 +1,179 @@
+"""Run the benchmarks of WORKLOADS.md and write ``bench/RESULTS.md``.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m bench.run            # the full run (about 10 minutes here)
+    .venv/bin/python -m bench.run --quick    # N <= 10,000, short budgets; prints only
+
+BLAS threads are pinned to 1 before numpy is imported.  Peers (micrograd,
+torch, jax) run where installed and are skipped otherwise.  The
+``## Rendering`` section of an existing RESULTS.md is kept.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import pstats  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import gcompile as gc  # noqa: E402
+from bench import peers  # noqa: E402
+from bench.layers import TwoLayerNet  # noqa: E402
+from bench.report import write_results  # noqa: E402
+from bench.timing import machine, measure, once, peak_bytes  # noqa: E402
+from gcompile.evaluate import interpreter  # noqa: E402
+from bench.workloads import (W2_WRT, make_w1, w1_graph, w1_inputs, w1_reference,  # noqa: E402
+                             w2_data, w2_graph, w3_graph, w3_reference)
+
+W1_CHECK = {1000: (3.403812879636224, 0.3839252469915564), 10000: (5.233971678617497, None),
+            100000: (4.367193235126362, None)}
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run_w1(sizes, budget, profile_n):
+    rows = []
+    for n in sizes:
+        ops = make_w1(n)
+        ref_value, ref_grads = w1_reference(ops)
+        value, dx0 = W1_CHECK[n]
+        assert abs(ref_value - value) <= 1e-12 * abs(value), (n, ref_value)
+        build_s, g = once(lambda: w1_graph(ops))
+        feeds = dict(zip(g.graph["wrt"], w1_inputs()))
+        prof = cProfile.Profile() if n == profile_n else None
+        if prof:
+            prof.enable()
+        total_s, f = once(lambda: gc.compile(g, feeds=feeds))
+        if prof:
+            prof.disable()
+        parts = next(iter(f.signatures.values()))["seconds"]
+        got_value, got_grads = f(feeds)
+        err = max([abs(got_value - ref_value)] +
+                  [abs(got_grads[f"x{i}"] - ref_grads[i]) for i in range(8)])
+        if dx0 is not None:
+            assert abs(got_grads["x0"] - dx0) <= 1e-12, got_grads["x0"]
+        row = {"n": n, "build": build_s, "compile_total": total_s, **parts, "err": err,
+               "lines": next(iter(f.signatures.values()))["lines"],
+               "gc": measure(lambda: f(feeds), budget=budget),
+               "reference": measure(lambda: w1_reference(ops), budget=budget)}
+        del g
+        if "micrograd" in peers.available():
+            row["micrograd"] = measure(peers.micrograd_w1(ops, w1_inputs()), samples=5, budget=budget)
+        if "torch" in peers.available():
+            row["torch"] = measure(peers.torch_w1(ops, w1_inputs()), samples=5, budget=budget)
+        if prof:
+            row["profile"] = _profile_text(prof)
+        rows.append(row)
+        log(f"W1 N={n}: compile {total_s:.2f} s {parts}, call {row['gc']['median'] * 1e3:.3f} ms, "
+            f"reference {row['reference']['median'] * 1e3:.3f} ms")
+    return rows
+
+
+def run_w2(budget):
+    data = w2_data()
+    g = w2_graph()
+    wrt = list(W2_WRT)
+    net = TwoLayerNet(data["W1"], data["b1"], data["W2"], data["b2"])
+    x, t = data["x"], data["t"]
+    compile_s, f = once(lambda: gc.compile(g, "L", wrt, feeds=data))
+    fwd = gc.compile(g, "L", [], feeds=data)
+    bwd = gc.grad(g, "L", wrt, shapes=data)
+    run_fwd, run_bwd = interpreter(g), interpreter(bwd)
+    grads_of = bwd.graph["grads"]
+
+    def interpreted():
+        values = run_fwd(data)
+        back = run_bwd(values)
+        return values["L"], {w: back[grads_of[w]] for w in wrt}
+
+    def evaluated():
+        values = gc.evaluate(g, data)
+        back = gc.evaluate(bwd, values)
+        return values["L"], {w: back[grads_of[w]] for w in wrt}
+
+    loss, hand = net.loss_and_grads(x, t)
+    value, grads = f(data)
+    err = max([abs(value - loss)] + [float(np.max(np.abs(grads[k] - hand[k]))) for k in wrt])
+    res = {"compile": compile_s, "err": err,
+           "hand_fwd": measure(lambda: net.loss(x, t), budget=budget),
+           "hand": measure(lambda: net.loss_and_grads(x, t), budget=budget),
+           "gc_fwd": measure(lambda: fwd(data), budget=budget),
+           "gc": measure(lambda: f(data), budget=budget),
+           "interpreter": measure(interpreted, budget=budget),
+           "evaluate": measure(evaluated, budget=budget),
+           "peak_hand": peak_bytes(lambda: net.loss_and_grads(x, t)),
+           "peak_gc": f.peak_bytes(data),
+           "peak_interpreter": peak_bytes(interpreted)}
+    if "torch" in peers.available():
+        res["torch"] = measure(peers.torch_w2(data), budget=budget)
+    log(f"W2: compiled {res['gc']['median'] * 1e6:.0f} us, hand {res['hand']['median'] * 1e6:.0f} us")
+    return res
+
+
+def run_w3(depths, budget):
+    rows = []
+    for depth in depths:
+        g = w3_graph(depth)
+        ref_value, ref_grad = w3_reference(depth)
+        compile_s, f = once(lambda: gc.compile(g))
+        value, grads = f({})
+        row = {"depth": depth, "compile": compile_s,
+               "parts": next(iter(f.signatures.values()))["seconds"],
+               "err": max(abs(value - ref_value), abs(grads["x"] - ref_grad) / abs(ref_grad)),
+               "gc": measure(lambda: f({}), budget=budget),
+               "reference": measure(lambda: w3_reference(depth), budget=budget)}
+        if "micrograd" in peers.available():
+            try:
+                row["micrograd"] = measure(peers.micrograd_w3(depth), samples=5, budget=budget)
+            except RecursionError:
+                row["micrograd"] = "RecursionError"
+        if "torch" in peers.available():
+            row["torch"] = measure(peers.torch_w3(depth), samples=5, budget=budget)
+        rows.append(row)
+        log(f"W3 depth={depth}: compile {compile_s:.2f} s, call {row['gc']['median'] * 1e3:.3f} ms, "
+            f"reference {row['reference']['median'] * 1e3:.3f} ms")
+    extra = {}
+    if "micrograd" in peers.available():
+        extra["micrograd_limit"] = peers.micrograd_recursion_limit()
+    return rows, extra
+
+
+def _profile_text(prof, top=14):
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
+    return "\n".join(lines[start:])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes; print, do not write")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "RESULTS.md"))
+    args = parser.parse_args(argv)
+    budget = 1.5 if args.quick else 6.0
+    sizes = (1000, 10000) if args.quick else (1000, 10000, 100000)
+    depths = (1000, 10000) if args.quick else (1000, 10000, 100000)
+    started = time.time()
+    results = {"machine": machine(), "peers": peers.available(),
+               "w1": run_w1(sizes, budget, profile_n=sizes[-1]),
+               "w2": run_w2(budget)}
+    results["w3"], results["w3_extra"] = run_w3(depths, budget)
+    results["minutes"] = (time.time() - started) / 60
+    text = write_results(results, None if args.quick else args.out)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
