@@ -169,7 +169,7 @@ def _accumulate(b, v, contribs):
     return total
 
 
-def grad(graph, output, wrt, *, shapes=None, disconnected="zero") -> nx.DiGraph:
+def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False) -> nx.DiGraph:
     """Compile ``graph`` into the DiGraph computing d ``output`` / d ``wrt``.
 
     Parameters
@@ -186,6 +186,11 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero") -> nx.DiGraph:
     disconnected : {"zero", "warn", "raise"}
         What a ``wrt`` node with no path to ``output`` gets: a zero gradient,
         the same with a warning, or a :class:`GraphError` naming the nodes.
+    optimize : bool
+        Apply the simplification passes (:func:`gcompile.optimize`: constant
+        folding with the seed 1 multiplied through, common subexpressions,
+        dead code); what each pass did is in ``bwd.graph["pass_log"]``.  By
+        default the graph keeps one op per local derivative, as diagrams teach.
 
     Returns
     -------
@@ -208,7 +213,13 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero") -> nx.DiGraph:
     if disconnected not in _DISCONNECTED:
         raise GraphError(f"disconnected must be one of {_DISCONNECTED}, got {disconnected!r}")
     with paused_gc():
-        return _grad(graph, output, wrt, shapes, disconnected)
+        bwd = _grad(graph, output, wrt, shapes, disconnected)
+    if optimize:
+        from .passes import optimize as run_passes
+
+        bwd, log = run_passes(bwd, shapes=shapes)
+        bwd.graph["pass_log"] = log.to_dict()
+    return bwd
 
 
 def _grad(graph, output, wrt, shapes, disconnected):

@@ -160,9 +160,16 @@ def _sce(xp, logits, t):
     return -xp.sum(t * _log_softmax(xp, logits, axis=-1)) / _batch_size(xp, logits)
 
 
+def _label_mass(xp, t, logits):
+    """Row sums of the targets (1 for one-hot rows and integer labels)."""
+    return xp.sum(_one_hot_like(xp, t, xp.asarray(logits)), axis=-1, keepdims=True)
+
+
 def _sce_grad(xp, logits, t):
     logits = xp.asarray(logits)
-    return (_softmax(xp, logits, -1) - _one_hot_like(xp, t, logits)) / _batch_size(xp, logits)
+    t = _one_hot_like(xp, t, logits)
+    mass = xp.sum(t, axis=-1, keepdims=True)
+    return (_softmax(xp, logits, -1) * mass - t) / _batch_size(xp, logits)
 
 
 def _matmul_shape(a, b, **params):
@@ -387,13 +394,23 @@ defop("softmax_cross_entropy", 2, _sce, symbol="softmax+CE", shape=_scalar,
       rules=["d L/d logits = (softmax(x) - t) / N", "d L/dt = -log softmax(x) / N"],
       doc="Mean over the batch of -Σ t·log softmax(logits); t one-hot or integer labels.")
 defop("softmax_cross_entropy_grad", 2, _sce_grad, symbol="(y−t)/N", shape=_first,
-      vjp=[lambda f, g, x, t, out: f.div(
-               f.mul(f.softmax(x, axis=-1),
-                     f.sub(g, f.sum(f.mul(g, f.softmax(x, axis=-1)), axis=-1, keepdims=True))),
-               f.batch_size(x)),
-           lambda f, g, x, t, out: f.neg(f.div(g, f.batch_size(x)))],
-      rules=["d/dx: softmax Jacobian / N", "d/dt = -1/N"],
-      doc="(softmax(logits) - one_hot(t)) / batch: the backward of SoftmaxWithLoss.")
+      vjp=[lambda f, g, x, t, out: _sce_grad_vjp_x(f, f.mul(g, f.label_mass(t, x)), x),
+           lambda f, g, x, t, out: f.div(
+               f.sub(f.sum(f.mul(g, f.softmax(x, axis=-1)), axis=-1, keepdims=True), g),
+               f.batch_size(x))],
+      rules=["d/dx: softmax Jacobian · Σt / N", "d/dt = (Σ g·y - g) / N"],
+      doc="(softmax(logits)·Σt - t) / batch: the backward of SoftmaxWithLoss, (y - t) / batch "
+          "for one-hot or integer labels.")
+defop("label_mass", 2, _label_mass, symbol="Σt",
+      shape=lambda t, x: x[:-1] + (1,),
+      vjp=[lambda f, g, t, x, out: f.broadcast_like(g, t), None], rules=["d Σt/dt = 1", ""],
+      doc="Row sums of the targets t (one-hot rows or integer labels count 1), keepdims.")
+
+
+def _sce_grad_vjp_x(f, c, x):
+    """Softmax Jacobian applied to ``c``, over the batch: s ⊙ (c - Σ c⊙s) / N."""
+    s = f.softmax(x, axis=-1)
+    return f.div(f.mul(s, f.sub(c, f.sum(f.mul(c, s), axis=-1, keepdims=True))), f.batch_size(x))
 
 
 def _ax(axis):

@@ -56,7 +56,7 @@ from .graph import as_node_list, plan as make_plan
 from .shapes import infer_shapes
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
-           "optimize", "grad_optimized", "PassLog", "PASSES"]
+           "optimize", "PassLog", "PASSES"]
 
 #: Ops whose value depends only on the shape of their operand.
 _SHAPE_ONLY = {"ones_like": 1.0, "zeros_like": 0.0}
@@ -474,23 +474,3 @@ def _follow(moved, key):
     while key in moved:
         key = moved[key]
     return key
-
-
-def grad_optimized(graph, output, wrt, *, shapes=None, disconnected="zero", passes=PASSES,
-                   fold_seed=True):
-    """:func:`gcompile.grad` followed by :func:`optimize`; the log is in ``graph["pass_log"]``.
-
-    Examples
-    --------
-    >>> from gcompile.examples import apple
-    >>> g, feeds = apple()
-    >>> bwd = grad_optimized(g, "price", g.graph["wrt"])
-    >>> bwd.number_of_nodes(), bwd.graph["pass_log"]["before"]
-    (6, 9)
-    """
-    from .autodiff import grad
-
-    bwd = grad(graph, output, wrt, shapes=shapes, disconnected=disconnected)
-    small, log = optimize(bwd, passes=passes, shapes=shapes, fold_seed=fold_seed)
-    small.graph["pass_log"] = log.to_dict()
-    return small

@@ -170,6 +170,7 @@ CASES = {
     # t: probability rows (the op's rule assumes each row of t sums to 1)
     "softmax_cross_entropy": ([_signed(2, 3), _rows(_u(2, 3))], {}),
     "softmax_cross_entropy_grad": ([_signed(2, 3), _u(2, 3)], {}),
+    "label_mass": ([_u(2, 3), _signed(2, 3)], {}),
 }
 DIFFERENTIABLE = sorted(name for name, op in registered_ops().items() if any(op.vjp))
 

@@ -71,8 +71,10 @@ CASES = {
     "matmul_at": [((away(3, 4), away(3, 2)), {}), ((away(3, 4), away(3)), {}), ((away(3), away(2)), {})],
     "softmax": [((away(3, 4),), {}), ((away(3, 4),), {"axis": 0})],
     "log_softmax": [((away(3, 4),), {}), ((away(5),), {"axis": 0})],
-    "softmax_cross_entropy": [((away(4, 5), onehot(4, 5)), {}), ((away(5), onehot(1, 5)[0]), {})],
-    "softmax_cross_entropy_grad": [((away(4, 5), onehot(4, 5)), {})],
+    "softmax_cross_entropy": [((away(4, 5), onehot(4, 5)), {}), ((away(5), onehot(1, 5)[0]), {}),
+                              ((away(3, 4), pos(3, 4)), {})],  # targets not summing to 1
+    "softmax_cross_entropy_grad": [((away(4, 5), onehot(4, 5)), {}), ((away(3, 4), pos(3, 4)), {})],
+    "label_mass": [((pos(3, 4), away(3, 4)), {})],
 }
 
 # Piecewise-constant or shape-only ops: no gradient flows through them.

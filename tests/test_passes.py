@@ -9,7 +9,7 @@ import pytest
 import gcompile as gc
 from gcompile.examples import apple, apple_orange
 from gcompile.passes import (PASSES, eliminate_common_subexpressions, eliminate_dead_code,
-                             fold_constants, grad_optimized, optimize)
+                             fold_constants, optimize)
 
 SEED_GRADS = {"apple": {"apple": 2.2, "apple_num": 110.0, "tax": 200.0},
               "apple_orange": {"apple": 2.2, "apple_num": 110.0, "orange": 3.3, "orange_num": 165.0,
@@ -204,9 +204,9 @@ def test_errors_are_graph_errors():
         eliminate_dead_code(bare)
 
 
-def test_grad_optimized_matches_grad():
+def test_grad_optimize_true_applies_the_passes():
     g, feeds = apple_orange()
-    bwd = grad_optimized(g, "price", g.graph["wrt"])
+    bwd = gc.grad(g, "price", g.graph["wrt"], optimize=True)
     assert bwd.graph["pass_log"]["before"] == 17 and bwd.number_of_nodes() == 10
     got = grads_of(bwd, gc.evaluate(g, feeds))
     assert float(got["orange"]) == pytest.approx(3.3)
