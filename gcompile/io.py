@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -47,6 +48,8 @@ from .graphml import from_graphml, to_graphml
 __all__ = ["to_json", "from_json", "save", "load", "to_graphml", "from_graphml"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+_ASCII = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(", ", ": "))
+_SURROGATE = re.compile("[\ud800-\udfff]")  # not encodable as UTF-8: such rows are escaped
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
@@ -80,7 +83,7 @@ def to_json(graph) -> str:
                              "which node-link JSON uses for the endpoints: rename it")
         edges.append(_encoded(data, {"source": _key(u), "target": _key(v)}, "edge {!r} -> {!r}", u, v))
     head = encode(dict(graph.graph), "graph attributes")
-    return ('{"directed": true, "multigraph": false,\n "graph": ' + _ENCODER.encode(head)
+    return ('{"directed": true, "multigraph": false,\n "graph": ' + _row(head)
             + ',\n "nodes": ' + _rows(nodes) + ',\n "edges": ' + _rows(edges) + "}\n")
 
 
@@ -100,7 +103,12 @@ def _key(key):
 def _rows(items):
     if not items:
         return "[]"
-    return "[\n  " + ",\n  ".join(map(_ENCODER.encode, items)) + "\n ]"
+    return "[\n  " + ",\n  ".join(map(_row, items)) + "\n ]"
+
+
+def _row(item):
+    text = _ENCODER.encode(item)
+    return _ASCII.encode(item) if _SURROGATE.search(text) else text
 
 
 def from_json(text, *, source="<string>", validate=True) -> nx.DiGraph:

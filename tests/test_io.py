@@ -402,3 +402,14 @@ def test_strings_xml_cannot_carry_round_trip(fmt, tmp_path):
         g.add_node(key, op="input", label=key, rule="\x00\x1f\r\n\u2028", empty="", pad="  x  ")
     h = roundtrip(g, fmt, tmp_path)
     assert_identical_graphs(g, h)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_lone_surrogates_in_keys_and_values_round_trip(fmt, tmp_path):
+    g = nx.DiGraph(note="\ud800")
+    g.add_node("x\udfff", op="input", label="\ud83d", tags=["\udc00"])
+    h = roundtrip(g, fmt, tmp_path)
+    assert_identical_graphs(g, h)
+    if fmt == "json":
+        text = (tmp_path / "graph.json").read_text(encoding="utf-8")
+        assert "\\udfff" in text
