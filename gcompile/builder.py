@@ -66,14 +66,26 @@ class GraphBuilder:
         self._operands.append(operands)
         self._shapes.append(shape)
         value = Value(self, len(self._ops) - 1)
-        return value if name is None else self.name(value, name)
+        if name is not None:
+            try:
+                self.name(value, name)
+            except GraphError:
+                self._truncate(value.id)
+                raise
+        return value
+
+    def _truncate(self, mark):
+        """Forget nodes ``mark`` and later (a failed call leaves nothing behind)."""
+        for nodes in (self._ops, self._attrs, self._operands, self._shapes):
+            del nodes[mark:]
 
     def input(self, name, *, shape=None, value=None, label=None) -> Value:
         """An ``input`` node keyed ``name``, with optional declared ``shape``,
         default ``value`` and display ``label``."""
         attrs = {}
         if shape is not None:
-            if shape_of(shape) is None or not isinstance(shape, (tuple, list)):
+            if (shape_of(shape) is None or not isinstance(shape, (tuple, list))
+                    or any(d < 0 for d in shape)):
                 raise GraphError(f"input {name!r}: shape must be a tuple of ints, got {shape!r}")
             attrs["shape"] = tuple(int(d) for d in shape)
         if value is not None:
@@ -115,8 +127,13 @@ class GraphBuilder:
                                  (did_you_mean(key, opdef.params) or
                                   f" (it takes {list(opdef.params) or 'none'})"))
         params = {k: _param(v) for k, v in params.items()}
-        ids = tuple(self._operand(a, op) for a in operands)
-        shape = self._infer(opdef, ids, params)
+        mark = len(self._ops)
+        try:
+            ids = tuple(self._operand(a, op) for a in operands)
+            shape = self._infer(opdef, ids, params)
+        except GraphError:
+            self._truncate(mark)
+            raise
         attrs = dict(op=op, **params)
         if label is not None:
             attrs["label"] = str(label)

@@ -327,3 +327,16 @@ def test_tracing_does_not_touch_its_inputs():
     assert shapes == {"x": [2, 3]} and g.nodes["x"]["shape"] == (2, 3)
     g.nodes["x"]["value"][0, 0] = 5.0
     assert values["x"][0, 0] == 0.0
+
+
+def test_a_failed_call_leaves_the_builder_unchanged():
+    b = gc.GraphBuilder()
+    x = b.input("x", shape=(2, 3))
+    y = b.name(x * 2.0, "y")
+    before = gc.to_json(b.graph)
+    raises(lambda: b.op("add", 1.0, "bad"), "str 'bad'")
+    raises(lambda: b.op("matmul", np.ones((4, 4)), x), "inner dimensions")
+    raises(lambda: gc.ops.exp(x, name="y"), "'y' is already used")
+    raises(lambda: b.input("z", shape=(-1, 2)), "tuple of ints")
+    assert gc.to_json(b.graph) == before
+    assert gc.ops.exp(y).key == "exp"
