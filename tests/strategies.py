@@ -36,6 +36,8 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from gcompile.optable import reduced_shape
+
 __all__ = ["Case", "SCALAR_OPS", "scalar_dags", "tensor_graphs", "kink_margin", "profile",
            "PROFILES"]
 
@@ -249,7 +251,6 @@ def _tensor_step(draw, b, nodes, rng_inputs):
         axis = draw(st.sampled_from([None] + list(range(-ndim, ndim))
                                     + ([(0, 1)] if ndim == 2 else [])))
         keepdims = draw(st.booleans())
-        from gcompile.optable import reduced_shape
         out = reduced_shape(shape, axis, keepdims)
         params = {"keepdims": keepdims} if keepdims else {}
         if axis is not None:
