@@ -154,6 +154,7 @@ CALLS = {
     "matmul_bt": ([_M, _f32(4, 3)], {}), "matmul_at": ([_M, _f32(2, 4)], {}),
     "softmax": ([_M], {}), "log_softmax": ([_M], {}),
     "softmax_cross_entropy": ([_M, _T], {}), "softmax_cross_entropy_grad": ([_M, _T], {}),
+    "label_mass": ([_T, _M], {}),
 }
 #: Ops whose value is a count taken from a shape (a Python float), not computed from values.
 SHAPE_ONLY = {"count", "batch_size"}

@@ -169,10 +169,6 @@ def test_evaluating_tensor_backward_graph_on_forward_values_gives_gradients(case
 
 
 # ----------------------------------------------------------- compiled, saved
-def _compile():
-    return gc.compile if hasattr(gc, "compile") else pytest.importorskip("gcompile.codegen").compile
-
-
 def _assert_close_ulps(got, want, ulps=64):
     """Equal to within ``ulps`` units in the last place of the larger magnitude."""
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
@@ -184,7 +180,7 @@ def _assert_close_ulps(got, want, ulps=64):
 def _compiled_agrees(case, ulps):
     values = gc.evaluate(case.graph, case.feeds)
     grads = gc.gradients(case.graph, case.feeds, case.output, case.wrt)
-    f = _compile()(case.graph, case.output, case.wrt)
+    f = gc.compile(case.graph, case.output, case.wrt)
     value, cgrads = f(case.feeds)
     assert f.fallbacks == 0
     _assert_close_ulps(value, values[case.output], ulps)
