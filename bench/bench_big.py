@@ -15,6 +15,7 @@ of ``bench/RESULTS.md``).  Run from the repository root::
     .venv/bin/python bench/bench_big.py                    # 1,000,000 and 1,000,000
     .venv/bin/python bench/bench_big.py --nodes 100000 --depth 100000 --compile
     .venv/bin/python bench/bench_big.py --case random --nodes 20000 --profile
+    .venv/bin/python bench/bench_big.py --write     # also replace "## Big graphs" in RESULTS.md
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import math
 import os
 import platform
 import pstats
+import re
 import resource
 import subprocess
 import sys
@@ -155,6 +157,38 @@ def markdown(results):
     return "\n".join(lines)
 
 
+RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
+HEADING = "## Big graphs"
+
+
+def write_section(text, path=RESULTS):
+    """Replace (or append) the ``## Big graphs`` section of ``path``, leaving the others alone."""
+    old = "# Benchmark results\n"
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+    pattern = re.compile(r"^## Big graphs\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text, old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new)
+
+
+def section(results, argv, load):
+    """The ``## Big graphs`` section: machine, command, table."""
+    command = " ".join(["bench/bench_big.py"] + list(argv))
+    return (f"{HEADING}\n\n"
+            "The backward graph of a 1,000,000-op random scalar DAG (W1 generator) and of a "
+            "depth-1,000,000 tanh chain (W3), built by `gc.grad`, evaluated by `gc.evaluate` and "
+            "checked against the plain-Python reference sweep. Each case runs in a fresh process; "
+            "peak RSS is that process's `ru_maxrss` (it includes the forward graph).\n\n"
+            f"Machine: {machine()}; load average during the run {load}.\n\n"
+            f"Command: `.venv/bin/python {command}`\n\n"
+            f"{markdown(results)}\n\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nodes", type=int, default=1_000_000, help="ops of the random graph")
@@ -162,6 +196,8 @@ def main(argv=None):
     parser.add_argument("--case", choices=["random", "chain", "both"], default="both")
     parser.add_argument("--compile", action="store_true", help="also gc.compile (chain case)")
     parser.add_argument("--profile", action="store_true", help="cProfile gc.grad (to stderr)")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the '## Big graphs' section of bench/RESULTS.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -186,11 +222,14 @@ def main(argv=None):
         result["wall_s"] = round(time.perf_counter() - start, 1)
         print(json.dumps(result), flush=True)
         results.append(result)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    text = section(results, [a for a in (sys.argv[1:] if argv is None else argv)
+                             if a != "--write"], load)
     print()
-    print("Machine: " + machine())
-    print("Command: `.venv/bin/python bench/bench_big.py " + " ".join(argv or sys.argv[1:]) + "`")
-    print()
-    print(markdown(results))
+    print(text)
+    if args.write:
+        write_section(text)
+        print(f"updated {RESULTS}")
     return 0
 
 
