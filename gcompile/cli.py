@@ -1,7 +1,8 @@
 """The ``gcompile`` command: differentiate, evaluate and draw graphs from the shell.
 
-``gcompile grad``, ``render``, ``eval`` and ``example`` (see ``docs/cli.md``
-and ``gcompile COMMAND --help``).  A user error (bad argument, bad file, bad
+``gcompile grad``, ``render``, ``eval`` and ``example``, and for teaching
+``compare``, ``explain`` and ``step-through`` (see ``docs/cli.md`` and
+``gcompile COMMAND --help``).  A user error (bad argument, bad file, bad
 graph) prints one line ``gcompile: error: ...`` on stderr and exits with
 status 2; ``--debug`` shows the traceback instead.  ``python -m gcompile``
 runs the same command.
@@ -23,6 +24,8 @@ import textwrap
 import traceback
 
 from .cli_commands import FORMATS, run_eval, run_example, run_grad, run_render
+from .cli_teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
+                        run_explain, run_step_through)
 from .errors import GraphError
 
 __all__ = ["main", "build_parser"]
@@ -36,6 +39,9 @@ examples:
   gcompile grad net.json --wrt W,b --feed x=@x.npy -o out
   gcompile eval apple --feed tax=1.2
   gcompile render net.json -o net.svg
+  gcompile explain apple                    the chain rule with numbers: 1 * 1.1 * 2 = 2.2
+  gcompile compare apple                    forward vs backward: sizes, residuals, transpose
+  gcompile step-through apple -o apple.html a page stepping through backpropagation
 
 GRAPH is a graph file (.json node-link or .graphml) or, when no such file
 exists, the name of a bundled example. Docs: docs/cli.md."""
@@ -45,11 +51,15 @@ examples:
   gcompile grad out/apple.json                       output, wrt and values from the file
   gcompile grad apple --wrt apple,tax --feed tax=1.2 -o out
   gcompile grad net.json --output loss --wrt W1,b1 --feed x=@x.npy --format png
+  gcompile grad apple --passes-log                   what each simplification pass did
+  gcompile grad apple --optimize -o out              write the simplified backward graph
 
 --feed NAME=VALUE: VALUE is a number (1.5), a JSON array ([[1,2],[3,4]]) or
 @FILE.npy. Inputs not fed use their 'value' attribute (or the example's feeds).
 Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT and
-DIR/NAME_pair.FMT, where NAME is the graph file's stem."""
+DIR/NAME_pair.FMT, where NAME is the graph file's stem. The backward graph is
+written in its teaching form (one op per local derivative) unless --optimize;
+--passes-log prints what the passes would do (or did) without changing that."""
 
 _RENDER_EPILOG = """\
 examples:
@@ -75,6 +85,16 @@ examples:
 
 The written NAME.json keeps the example's feeds as its inputs' values, so
 'gcompile grad out/apple.json' runs it again."""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of at least 1")
+    return value
 
 
 def _wrap(text):
@@ -103,27 +123,42 @@ def _feed_option(parser):
                              "(repeat for several inputs)")
 
 
-def _gradient_options(parser):
+def _target_options(parser):
     parser.add_argument("--output", metavar="NODE",
                         help="node to differentiate (default: the graph's 'output' attribute)")
     parser.add_argument("--wrt", metavar="A,B",
                         help="comma-separated nodes to differentiate with respect to "
                              "(default: the graph's 'wrt' attribute, else every input)")
     _feed_option(parser)
+
+
+def _graph_argument(parser):
+    parser.add_argument("graph", metavar="GRAPH", help="graph file (.json, .graphml) or example name")
+
+
+def _gradient_options(parser):
+    _target_options(parser)
     parser.add_argument("-o", "--out", metavar="DIR", default="out",
                         help="directory for the JSON and image files (default: out)")
     parser.add_argument("--format", choices=FORMATS, default="svg",
                         help="image format (default: svg)")
+    parser.add_argument("--optimize", action="store_true",
+                        help="write the backward graph simplified by the passes (constant "
+                             "folding, CSE, dead code) instead of its teaching form")
+    parser.add_argument("--passes-log", action="store_true",
+                        help="print what each simplification pass removed or merged")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``gcompile`` and its four subcommands.
+    """The argument parser of ``gcompile`` and its seven subcommands.
 
     Examples
     --------
     >>> args = build_parser().parse_args(["grad", "g.json", "--wrt", "x,y", "--feed", "x=1"])
-    >>> args.command, args.wrt, args.feed, args.out, args.format
-    ('grad', 'x,y', ['x=1'], 'out', 'svg')
+    >>> args.command, args.wrt, args.feed, args.out, args.format, args.optimize
+    ('grad', 'x,y', ['x=1'], 'out', 'svg', False)
+    >>> build_parser().parse_args(["explain", "apple", "--max-paths", "3"]).max_paths
+    3
     """
     from . import __version__
 
@@ -176,6 +211,42 @@ def build_parser() -> argparse.ArgumentParser:
     _gradient_options(p)
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_example)
+
+    p = sub.add_parser("compare", help="compare a graph with its backward graph (text, Markdown, JSON)",
+                       description=_wrap("Compile GRAPH's backward graph and compare the two: sizes, "
+                                         "depth, correspondence, residuals, transpose property."),
+                       epilog=COMPARE_EPILOG, formatter_class=fmt)
+    _graph_argument(p)
+    _target_options(p)
+    p.add_argument("--format", choices=COMPARE_FORMATS,
+                   help="report format (default: text, or from -o FILE's suffix)")
+    p.add_argument("-o", "--out", metavar="FILE", help="write the report to FILE (default: stdout)")
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_compare)
+
+    p = sub.add_parser("explain", help="the chain rule written out with numbers, path by path",
+                       description=_wrap("Write d output / d wrt of GRAPH as a sum over paths of "
+                                         "products of local derivatives, with numbers."),
+                       epilog=EXPLAIN_EPILOG, formatter_class=fmt)
+    _graph_argument(p)
+    _target_options(p)
+    p.add_argument("--max-paths", type=_positive_int, default=64, metavar="N",
+                   help="most paths listed per wrt node (default: 64)")
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_explain)
+
+    p = sub.add_parser("step-through", help="write an HTML page stepping through backpropagation",
+                       description=_wrap("Write a self-contained HTML page that steps through GRAPH's "
+                                         "forward pass and then its backward pass, one diagram "
+                                         "per step."),
+                       epilog=STEP_EPILOG, formatter_class=fmt)
+    _graph_argument(p)
+    _target_options(p)
+    p.add_argument("-o", "--out", metavar="FILE", required=True, help="the .html page to write")
+    p.add_argument("--max-steps", type=_positive_int, default=300, metavar="N",
+                   help="refuse graphs with more steps (default: 300)")
+    _debug_option(p, argparse.SUPPRESS)
+    p.set_defaults(run=run_step_through)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""The four subcommands of ``gcompile``: grad, render, eval and example.
+"""The subcommands grad, render, eval and example of ``gcompile`` (compare, explain and
+step-through are in :mod:`gcompile.cli_teach`).
 
 Each ``run_*`` function takes the parsed arguments, prints its report on
 stdout and returns the exit status; user errors are raised as
@@ -8,7 +9,7 @@ Output files of ``grad`` and ``example`` (``NAME`` is the graph file's stem or
 the example's name, ``FMT`` the ``--format``)::
 
     DIR/NAME.json             the forward graph (example only; inputs carry their values)
-    DIR/NAME_backward.json    the backward graph
+    DIR/NAME_backward.json    the backward graph (simplified by the passes with --optimize)
     DIR/NAME_forward.FMT      the forward graph with its values
     DIR/NAME_backward.FMT     the backward graph with its values
     DIR/NAME_pair.FMT         both side by side
@@ -27,11 +28,10 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-import numpy as np
-
-from .cli_inputs import (default_output, default_wrt, find_node, is_integral, load_graph,
-                         parse_feeds, split_names, with_default_values)
+from .cli_inputs import (default_output, default_wrt, find_node, load_graph, parse_feeds,
+                         split_names, with_default_values)
 from .cli_report import gradient_report, table, value_table
+from .cli_teach import check_float_wrt, leaf_shapes, passes_report
 from .errors import GraphError
 from .evaluate import evaluate
 from .examples import EXAMPLES
@@ -44,11 +44,13 @@ __all__ = ["FORMATS", "compute_gradients", "run_grad", "run_render", "run_eval",
 FORMATS = ("svg", "png", "pdf", "dot")
 
 
-def compute_gradients(graph, feeds, output, wrt):
+def compute_gradients(graph, feeds, output, wrt, optimize=False):
     """Evaluate ``graph``, compile its backward graph and evaluate that.
 
     Returns ``(values, bwd, back, grads)``: forward values, backward graph,
-    backward values and ``{wrt node: gradient}``.
+    backward values and ``{wrt node: gradient}``.  With ``optimize`` the
+    backward graph is simplified by the passes (see :func:`gcompile.optimize`;
+    what they did is in ``bwd.graph["pass_log"]``).
 
     Examples
     --------
@@ -57,17 +59,14 @@ def compute_gradients(graph, feeds, output, wrt):
     >>> values, bwd, back, grads = compute_gradients(g, feeds, "price", ["apple", "tax"])
     >>> round(float(grads["apple"]), 9), round(float(grads["tax"]), 9)
     (2.2, 200.0)
+    >>> compute_gradients(g, feeds, "price", ["apple", "tax"], optimize=True)[1].number_of_nodes()
+    4
     """
     import gcompile as gc
 
     values = evaluate(graph, feeds)
-    for w in wrt:
-        if is_integral(values[w]):
-            raise GraphError(f"wrt node {w!r} holds integer values: gradients need floating-point "
-                             f"inputs (feed e.g. {w}=2.0)")
-    leaves = {n: np.shape(values[n]) for n, d in graph.nodes(data=True)
-              if d.get("op") in ("input", "const")}
-    bwd = gc.grad(graph, output, wrt, shapes=leaves)
+    check_float_wrt(values, wrt)
+    bwd = gc.grad(graph, output, wrt, shapes=leaf_shapes(graph, values), optimize=optimize)
     back = evaluate(bwd, values)
     grads = {w: back[bwd.graph["grads"][w]] for w in wrt}
     return values, bwd, back, grads
@@ -117,13 +116,21 @@ def _make_dir(path: Path):
 
 
 def _grad_report(src, args, forward_json=None):
+    import gcompile as gc
+
     graph = src.graph
     feeds = parse_feeds(graph, args.feed, src.feeds)
     output = default_output(graph, args.output)
     wrt = default_wrt(graph, args.wrt)
-    result = compute_gradients(graph, feeds, output, wrt)
-    values, _, _, grads = result
+    result = compute_gradients(graph, feeds, output, wrt, optimize=args.optimize)
+    values, bwd, _, grads = result
     print(gradient_report(output, values[output], grads))
+    if args.passes_log or args.optimize:
+        log = bwd.graph.get("pass_log") or gc.optimize(bwd, shapes=leaf_shapes(graph, values))[1]
+        report = passes_report(log)
+        print()
+        print(report if args.passes_log else report.splitlines()[0] + " (written optimized; "
+              "--passes-log shows what each pass did)")
     written = _write_gradient_files(src.name, graph, result, args.out, args.format,
                                     forward_json=forward_json)
     print()
