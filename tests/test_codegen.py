@@ -301,3 +301,29 @@ def test_backward_graph_in_any_node_order_lowers_the_same():
         exec(emitted.code(), namespace)
         results.append(namespace["gcompiled"](*[-0.7 + 0.2 * i for i in range(8)]))
     assert results[0] == results[1]
+
+
+@pytest.fixture
+def clashing_ops():
+    from gcompile import registry
+
+    names = ("copy", "i0", "f64")
+    yield names
+    for name in names:  # the registry has no public unregister; keep it as other tests expect
+        registry._REGISTRY.pop(name, None)
+
+
+def test_op_names_that_clash_with_generated_names(clashing_ops):
+    for name in clashing_ops:
+        gc.defop(name, 1, lambda xp, x: xp.multiply(x, 3.0), shape=lambda s: s,
+                 vjp=[lambda f, g, x, out: f.mul(g, 3.0)], replace=True)
+    g = nx.DiGraph()
+    g.add_node("x", op="input")
+    prev = "x"
+    for name in ("copy", "i0", "f64", "tanh"):
+        g.add_node(name + "!", op=name)
+        g.add_edge(prev, name + "!", arg=0)
+        prev = name + "!"
+    for feeds in ({"x": 0.1}, {"x": np.array([0.1, -0.05])}):
+        f = gc.compile(g, prev, ["x"])
+        assert_agree(f(feeds), interpreted(g, feeds, prev, ["x"]))
