@@ -5,6 +5,7 @@ line on stderr, never a traceback.  The long table of bad inputs runs in-process
 through the real entry point."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,13 +186,14 @@ def test_grad_with_npy_and_json_array_feeds(array_graph):
 
 
 # --------------------------------------------------------------------- eval
-def test_eval_prints_every_node_or_the_chosen_ones():
+def test_eval_prints_every_node_or_the_chosen_ones(tmp_path, capsys, monkeypatch):
     proc = run("eval", "apple_orange")
     assert proc.returncode == 0, proc.stderr
     rows = table_rows(proc.stdout)
     assert rows["all_price"] == ["add", "()", "650"] and rows["price"] == ["mul", "()", "715"]
     assert len(rows) == 1 + 9
-    proc = run("eval", "apple", "--feed", "apple_num=3", "--output", "price")
+    proc = run_inproc(["eval", "apple", "--feed", "apple_num=3", "--output", "price"], tmp_path,
+                      capsys, monkeypatch)
     assert table_rows(proc.stdout) == {"node": ["op", "shape", "value"], "price": ["mul", "()", "330"]}
 
 
@@ -235,8 +237,144 @@ def test_render_forward_and_backward_files(apple_out, tmp_path, capsys, monkeypa
         assert ("220" if args == ["--values"] else "330") in text
 
 
+# ------------------------------------------- compare, explain, passes, step-through
+@pytest.fixture(scope="module")
+def teach_runs(tmp_path_factory):
+    """The teaching commands on the seed example through the real entry point, run once each."""
+    out = tmp_path_factory.mktemp("teach")
+    procs = {"compare": run("compare", "apple"),
+             "explain": run("explain", "apple"),
+             "passes": run("grad", "apple", "--passes-log", "--optimize", "-o", out / "opt")}
+    for name, proc in procs.items():
+        assert proc.returncode == 0 and proc.stderr == "", (name, proc.stderr)
+    return out, procs
+
+
+def doc_block(command):
+    """The output docs/cli.md shows under `$ COMMAND` (up to the end of its code block)."""
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    return doc.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+
+
+def test_compare_apple_counts_by_hand(teach_runs):
+    """Forward: apple, apple_num, tax, apple_price = apple*apple_num, price = apple_price*tax.
+    Backward (teaching form): seed 1, dprice, dapple_price, dtax, dapple, dapple_num and the four
+    forward values apple, apple_num, tax, apple_price it reads (8 bytes each, float64 scalars)."""
+    text = teach_runs[1]["compare"].stdout
+    top = text.split("\n\n")[0].splitlines()[2:]             # the forward/backward table
+    assert [re.split(r"\s{2,}", line.strip()) for line in top] == [
+        ["nodes", "5", "9"], ["edges", "4", "8"], ["depth", "2", "2"],
+        ["op const", "0", "1"], ["op input", "3", "4"], ["op mul", "2", "4"],
+        ["edges into mul", "4", "8"], ["role forward_value", "4"],
+        ["role local_derivative", "4"], ["role seed", "1"]]
+    assert "residuals (forward values the backward pass reads): 4, 32 bytes" in text
+    assert "transpose property: 4/4 active edges have gradient flowing back" in text
+    assert doc_block("gcompile compare apple") == text
+
+
+def test_compare_json_and_markdown_files(tmp_path, capsys, monkeypatch):
+    proc = run_inproc(["compare", "apple", "-o", "r/report.json"], tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 0 and proc.stdout == "wrote r/report.json\n", proc.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert report["forward"]["ops"] == {"input": 3, "mul": 2}
+    assert report["backward"]["ops"] == {"const": 1, "input": 4, "mul": 4}
+    assert report["backward"]["roles"] == {"forward_value": 4, "local_derivative": 4, "seed": 1}
+    assert report["correspondence"]["apple_price"] == ["dapple", "dapple_num"]
+    assert report["correspondence"]["price"] == ["dprice", "dapple_price", "dtax"]
+    assert report["residual_bytes"] == 32 and report["transpose_ok"] is True
+    proc = run_inproc(["compare", "apple", "--wrt", "tax", "--format", "markdown"], tmp_path, capsys,
+                      monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    assert "| nodes | 5 | 3 |" in proc.stdout and "| tax -> price | ok | dtax |" in proc.stdout
+    proc = run_inproc(["compare", "apple", "-o", "r.md", "--format", "json"], tmp_path, capsys,
+                      monkeypatch)   # an explicit --format beats the suffix
+    assert json.loads((tmp_path / "r.md").read_text(encoding="utf-8"))["backward"]["nodes"] == 9
+
+
+def test_compare_without_values_counts_bytes_from_declared_shapes(tmp_path, capsys, monkeypatch):
+    g = gc.trace(lambda x, W: gc.ops.sum(gc.ops.tanh(x @ W), name="loss"), "x", "W")
+    gc.save(g, tmp_path / "net.json")
+    proc = run_inproc(["compare", "net.json"], tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    # without shapes the seed is ones_like(loss), so loss is read too
+    assert "residuals (forward values the backward pass reads): 4, ? bytes" in proc.stdout
+    proc = run_inproc(["compare", "net.json", "--feed", "x=[[1.0, 2.0]]", "--feed",
+                       "W=[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]", "--format", "json"],
+                      tmp_path, capsys, monkeypatch)              # fed: the graph is evaluated
+    residuals = {r["node"]: r["bytes"] for r in json.loads(proc.stdout)["residuals"]}
+    assert residuals == {"x": 1 * 2 * 8, "W": 2 * 3 * 8, "tanh": 1 * 3 * 8}
+    g.nodes["x"]["shape"], g.nodes["W"]["shape"] = (4, 2), (2, 3)
+    gc.save(g, tmp_path / "net.json")
+    proc = run_inproc(["compare", "net.json", "--format", "json"], tmp_path, capsys, monkeypatch)
+    residuals = {r["node"]: r["bytes"] for r in json.loads(proc.stdout)["residuals"]}
+    assert residuals == {"x": 4 * 2 * 8, "W": 2 * 3 * 8, "tanh": 4 * 3 * 8}
+
+
+def test_explain_apple_is_1_times_1_1_times_2(teach_runs):
+    out = teach_runs[1]["explain"].stdout
+    assert out.splitlines()[:2] == ["d price / d apple = 2.2",
+                                    "  path apple -> apple_price -> price: 1 * 1.1 * 2 = 2.2"]
+    assert "  path apple_num -> apple_price -> price: 1 * 1.1 * 100 = 110" in out
+    assert "  path tax -> price: 1 * 200 = 200" in out
+    assert doc_block("gcompile explain apple --wrt apple") == "\n".join(out.splitlines()[:6]) + "\n"
+
+
+def test_explain_with_feeds_and_two_paths(tmp_path, capsys, monkeypatch):
+    proc = run_inproc(["explain", "apple", "--wrt", "apple", "--feed", "tax=1.08"], tmp_path, capsys,
+                      monkeypatch)
+    assert "path apple -> apple_price -> price: 1 * 1.08 * 2 = 2.16" in proc.stdout
+    g = gc.trace(lambda x: gc.ops.add(x * x, gc.ops.exp(x), name="y"), "x")
+    g.nodes["x"]["value"] = 0.5                        # dy/dx = 2x + exp(x) = 1 + 1.64872
+    gc.save(g, tmp_path / "diamond.json")
+    proc = run_inproc(["explain", "diamond.json"], tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    assert f"sum over 2 paths: 1 + {np.exp(0.5):.6g} = {1 + np.exp(0.5):.6g}" in proc.stdout
+    proc = run_inproc(["explain", "diamond.json", "--max-paths", "1"], tmp_path, capsys, monkeypatch)
+    assert "partial sum" in proc.stdout and proc.stdout.count("  path ") == 1
+
+
+def test_grad_passes_log_and_optimize(teach_runs, tmp_path, capsys, monkeypatch):
+    out, procs = teach_runs
+    text = procs["passes"].stdout
+    assert "passes: 9 nodes -> 6 nodes" in text
+    assert "    dtax          replaced by its operand apple_price" in text
+    assert "    dprice        removed: no gradient needs it" in text
+    assert {w: float(table_rows(text)[w][-1]) for w in ("apple", "apple_num", "tax")} == \
+        pytest.approx({w: SEED[w] for w in ("apple", "apple_num", "tax")}, rel=1e-12)
+    small = gc.load(out / "opt" / "apple_backward.json")       # --optimize: the simplified graph
+    assert small.number_of_nodes() == 6 and small.graph["pass_log"]["after"] == 6
+    g, feeds = gc.examples.EXAMPLES["apple"]()
+    back = gc.evaluate(small, gc.evaluate(g, feeds))
+    assert float(back[small.graph["grads"]["apple"]]) == pytest.approx(SEED["apple"], rel=1e-12)
+    assert doc_block("gcompile grad apple --passes-log").split("\n\nwrote")[0] == \
+        text.split("\n\nwrote")[0]
+    # --passes-log alone prints the log but writes the teaching form
+    proc = run_inproc(["grad", "apple", "--passes-log", "-o", "o", "--format", "dot"], tmp_path,
+                      capsys, monkeypatch)
+    assert proc.returncode == 0 and "passes: 9 nodes -> 6 nodes" in proc.stdout
+    assert gc.load(tmp_path / "o" / "apple_backward.json").number_of_nodes() == 9
+    proc = run_inproc(["grad", "apple", "--optimize", "-o", "o", "--format", "dot"], tmp_path,
+                      capsys, monkeypatch)
+    assert "passes: 9 nodes -> 6 nodes (written optimized" in proc.stdout
+    assert "replaced by" not in proc.stdout
+
+
+def test_step_through_page(tmp_path, capsys, monkeypatch):
+    proc = run_inproc(["step-through", "apple", "-o", "pages/apple.html"], tmp_path, capsys,
+                      monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "pages" / "apple.html").read_text(encoding="utf-8")
+    # 5 forward nodes, then the 5 non-leaf backward ops, then the gradients
+    assert page.count('class="frame"') == 11 and "wrote pages/apple.html (11 frames" in proc.stdout
+    assert "d price/d apple = 2.2" in page and "d price/d tax = 200" in page
+    proc = run_inproc(["step-through", "apple", "--wrt", "tax", "--feed", "apple_num=3", "-o",
+                       "tax.html"], tmp_path, capsys, monkeypatch)
+    assert "d price/d tax = 300" in (tmp_path / "tax.html").read_text(encoding="utf-8")
+
+
 # ------------------------------------------------------- help, version, entry
-@pytest.mark.parametrize("command", ["grad", "render", "eval", "example"])
+@pytest.mark.parametrize("command", ["grad", "render", "eval", "example", "compare", "explain",
+                                     "step-through"])
 def test_every_subcommand_has_help_with_an_example(command, tmp_path, capsys, monkeypatch):
     proc = run_inproc([command, "--help"], tmp_path, capsys, monkeypatch)
     assert proc.returncode == 0
@@ -244,12 +382,11 @@ def test_every_subcommand_has_help_with_an_example(command, tmp_path, capsys, mo
     assert "examples:" in proc.stdout and f"gcompile {command} " in proc.stdout.split("examples:")[1]
 
 
-def test_top_level_help_and_version():
-    proc = run("grad", "--help")
-    assert proc.returncode == 0 and "examples:" in proc.stdout
-    proc = run("--help")
-    assert proc.returncode == 0 and "{grad,render,eval,example}" not in proc.stdout
-    assert all(c in proc.stdout for c in ("grad", "render", "eval", "example"))
+def test_top_level_help_and_version(tmp_path, capsys, monkeypatch):
+    proc = run_inproc(["--help"], tmp_path, capsys, monkeypatch)
+    assert proc.returncode == 0 and "{grad,render" not in proc.stdout
+    commands = ("grad", "render", "eval", "example", "compare", "explain", "step-through")
+    assert all(re.search(rf"\n    {c}\s", proc.stdout) for c in commands), proc.stdout
     assert run("--version").stdout.strip() == f"gcompile {gc.__version__}"
 
 
@@ -302,6 +439,23 @@ BAD = [
     ([], ["COMMAND"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'"]),
     (["eval", "apple", "--bogus"], ["--bogus"]),
+    (["compare", "missing.json"], ["no such file", "missing.json"]),
+    (["compare", "apple", "--wrt", "apples"], ["--wrt", "'apples'", "did you mean"]),
+    (["compare", "apple", "--format", "yaml"], ["invalid choice: 'yaml'"]),
+    (["compare", "apple", "-o", "."], ["'.'", "directory"]),
+    (["compare", "needs_feed.json", "--feed", "x=[1, 2]"], ["'x'", "integer values"]),
+    (["explain", "two_layer_net"], ["scalars", "'W1'"]),
+    (["explain", "apple", "--max-paths", "0"], ["--max-paths", "at least 1"]),
+    (["explain", "apple", "--max-paths", "many"], ["--max-paths", "not a whole number"]),
+    (["explain", "apple", "--output", "cost"], ["--output", "'cost'"]),
+    (["explain", "needs_feed.json"], ["missing feed", "'x'"]),
+    (["explain", "apple", "--feed", "tax=abc"], ["'abc' is not a number"]),
+    (["step-through", "apple"], ["-o"]),
+    (["step-through", "apple", "-o", "page.svg"], ["'page.svg'", ".html"]),
+    (["step-through", "apple", "-o", "a_file/page.html"], ["a_file", "directory"]),
+    (["step-through", "apple", "--max-steps", "3", "-o", "p.html"], ["max_steps=3"]),
+    (["step-through", "apple", "--wrt", "apples", "-o", "p.html"], ["did you mean"]),
+    (["grad", "apple", "--passes-log", "--wrt", "apples"], ["--wrt", "'apples'"]),
 ]
 
 
@@ -311,7 +465,7 @@ def test_bad_arguments_and_files_exit_2_with_one_line(tmp_path, capsys, monkeypa
     assert_one_line_error(run_inproc(args, tmp_path, capsys, monkeypatch), *fragments)
 
 
-@pytest.mark.parametrize("index", [0, 1, 6, 10, 17])
+@pytest.mark.parametrize("index", [0, 10, 17, 33, 40])
 def test_bad_input_through_the_real_entry_point(tmp_path, index):
     _bad_files(tmp_path)
     args, fragments = BAD[index]
