@@ -29,7 +29,9 @@ def keep_section(text, heading):
 
 
 def _t(m):
-    return fmt_s(m["median"]) if isinstance(m, dict) else (m or "-")
+    if not isinstance(m, dict):
+        return m or "-"
+    return fmt_s(m["median"]) + (" (RecursionError at the default limit)" if "note" in m else "")
 
 
 def _ratio(a, b):

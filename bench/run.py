@@ -69,7 +69,7 @@ def run_w1(sizes, budget, profile_n):
                "reference": measure(lambda: w1_reference(ops), budget=budget)}
         del g
         if "micrograd" in peers.available():
-            row["micrograd"] = measure(peers.micrograd_w1(ops, w1_inputs()), samples=5, budget=budget)
+            row["micrograd"] = deep(peers.micrograd_w1(ops, w1_inputs()), budget, n)
         if "torch" in peers.available():
             row["torch"] = measure(peers.torch_w1(ops, w1_inputs()), samples=5, budget=budget)
         if prof:
@@ -134,10 +134,7 @@ def run_w3(depths, budget):
                "gc": measure(lambda: f({}), budget=budget),
                "reference": measure(lambda: w3_reference(depth), budget=budget)}
         if "micrograd" in peers.available():
-            try:
-                row["micrograd"] = measure(peers.micrograd_w3(depth), samples=5, budget=budget)
-            except RecursionError:
-                row["micrograd"] = "RecursionError"
+            row["micrograd"] = deep(peers.micrograd_w3(depth), budget, depth)
         if "torch" in peers.available():
             row["torch"] = measure(peers.torch_w3(depth), samples=5, budget=budget)
         rows.append(row)
@@ -147,6 +144,21 @@ def run_w3(depths, budget):
     if "micrograd" in peers.available():
         extra["micrograd_limit"] = peers.micrograd_recursion_limit()
     return rows, extra
+
+
+def deep(fn, budget, size):
+    """Measure a recursive peer; past Python's default recursion limit, measure it raised."""
+    try:
+        return measure(fn, samples=5, budget=budget)
+    except RecursionError:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 10 * size + 10_000))
+        try:
+            result = measure(fn, samples=5, budget=budget)
+        finally:
+            sys.setrecursionlimit(old)
+        result["note"] = "RecursionError at the default limit; timed with the limit raised"
+        return result
 
 
 def _profile_text(prof, top=14):

@@ -128,7 +128,6 @@ class CompiledGradient:
                         for v in p.order if v not in p.ops and v in wanted
                         and graph._node[v]["op"] == "input"]
         self.signatures = {}
-        self.source = ""
         self.fallbacks = 0
         self._last = None
         if feeds is not None or all(d is not _MISSING for _, d, _ in self._inputs):
@@ -177,7 +176,7 @@ class CompiledGradient:
         """The generated code for the signature of ``feeds`` (compiling it if needed)."""
         args, sig = self._arguments(feeds)
         entry = self.signatures.get(sig) or self._specialize(args, sig)
-        return entry["source"]
+        return _source(entry)
 
     def _arguments(self, feeds):
         """Positional arguments and signature; bad feeds are a GraphError naming the input."""
@@ -224,19 +223,25 @@ class CompiledGradient:
         t3 = time.perf_counter()
         _counter[0] += 1
         filename = f"<gcompile-{_counter[0]}>"
-        code = builtins.compile(emitted.code(comments=False), filename, "exec")
-        source = emitted.code(comments=True)
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        text = emitted.code(comments=False)
+        code = builtins.compile(text, filename, "exec")
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = dict(emitted.namespace)
         exec(code, namespace)  # noqa: S102 -- generated from numbered names only, see liveness
         t4 = time.perf_counter()
-        entry = {"fn": namespace["gcompiled"], "source": source, "lines": len(emitted.lines),
+        entry = {"fn": namespace["gcompiled"], "emitted": emitted, "filename": filename,
+                 "lines": len(emitted.lines),
                  "values": emitted.n_values, "folded": prog.folded,
                  "seconds": {"grad": t1 - t0, "lower": t2 - t1, "emit": t3 - t2,
                              "compile": t4 - t3}}
         self.signatures[sig] = entry
-        self.source = source
+        self._last = sig
         return entry
+
+    @property
+    def source(self):
+        """The generated code of the latest signature, commented (``""`` before the first)."""
+        return "" if self._last is None else _source(self.signatures[self._last])
 
     def _interpret(self, feeds):
         """The interpreter's answer (or its GraphError naming the node)."""
@@ -249,6 +254,16 @@ class CompiledGradient:
     def __repr__(self):
         return (f"<compiled gradient of {self.output!r} w.r.t. {len(self.wrt)} node(s), "
                 f"{len(self.signatures)} signature(s)>")
+
+
+def _source(entry):
+    """Write an entry's commented source once (comments cost time: only when asked)."""
+    if "source" not in entry:
+        source = entry.pop("emitted").code(comments=True)
+        linecache.cache[entry["filename"]] = (len(source), None, source.splitlines(True),
+                                              entry["filename"])
+        entry["source"] = source
+    return entry["source"]
 
 
 def _declared(data):

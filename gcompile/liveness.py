@@ -51,7 +51,20 @@ class Emitted:
         """The text of the module: one function ``gcompiled``."""
         if not comments:
             return "\n".join(code for code, _ in self.lines) + "\n"
-        return "\n".join(f"{code}  # {note}" if note else code for code, note in self.lines) + "\n"
+        return "\n".join(f"{code}  # {_note(note)}" if note else code
+                         for code, note in self.lines) + "\n"
+
+
+def _note(note):
+    """The comment of a line: text, or ``(key, op, [(fused key, op), ...])`` written out."""
+    if isinstance(note, str):
+        return note
+    key, op, fused = note
+    text = f"{sanitize(key)}: {op}"
+    if fused:
+        text += " (fused " + ", ".join(f"{sanitize(k, 30)} {o}" for k, o in fused[:4]) \
+            + (", ..." if len(fused) > 4 else "") + ")"
+    return text
 
 
 def sanitize(key, limit=60):
@@ -191,7 +204,7 @@ def emit(prog, targets, *, release=True):
         if kind == CONST:
             return names.const(payload[j], scalar)
         if j in fused:
-            notes.append(f"{sanitize(prog.keys[j], 30)} {prog.op_names[j]}")
+            notes.append((prog.keys[j], prog.op_names[j]))
             return render(j, reads, notes)
         reads.append(var[j])
         return var[j]
@@ -206,10 +219,7 @@ def emit(prog, targets, *, release=True):
         reads, notes = [], []
         rhs = render(i, reads, notes)
         name = var[i] = f"v{len(var)}"
-        note = f"{sanitize(prog.keys[i])}: {prog.op_names[i]}"
-        if notes:
-            note += " (fused " + ", ".join(notes[:4]) + (", ..." if len(notes) > 4 else "") + ")"
-        lines.append((f"    {name} = {rhs}", note))
+        lines.append((f"    {name} = {rhs}", (prog.keys[i], prog.op_names[i], notes)))
         reads_of_line.append((len(lines) - 1, reads))
     slots, seen = [], set()
     for t in targets:

@@ -67,6 +67,7 @@ class Program:
         self.shapes, self.dtypes, self.scalar = [], [], []
         self.alias = {}
         self.units = {}
+        self.floats = {}
         self.folded = 0
 
     def add(self, kind, payload, key, op_name, shape, dtype):
@@ -198,6 +199,14 @@ def _dtype_of(value):
 
 
 def _add_const(prog, key, value, op_name="const"):
+    if type(value) is float and value:  # equal nonzero float constants share one entry
+        i = prog.floats.get(value)
+        if i is None:
+            i = prog.floats[value] = prog.add(CONST, value, key, op_name, (), F8)
+            if value in (1.0, -1.0):
+                prog.units[i] = int(value)
+        prog.alias[key] = i
+        return i
     shape = tuple(getattr(value, "shape", ()))
     i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
     if type(value) is float:
