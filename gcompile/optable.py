@@ -87,9 +87,18 @@ def _second(a, b, **params):
 
 
 # ------------------------------------------------------------ array helpers
-def _f(xp, x):
-    """Float result type for masks and counts."""
-    return xp.asarray(x, dtype=xp.float64) if not hasattr(x, "dtype") else x
+def _float_dtype(xp, *values):
+    """The floating dtype of the operands (float64 unless one is a floating array)."""
+    for v in values:
+        dtype = getattr(v, "dtype", None)
+        if dtype is not None and xp.isdtype(dtype, "real floating"):
+            return dtype
+    return xp.float64
+
+
+def _mask(xp, condition, *like):
+    """A 0/1 mask in the floating dtype of ``like`` (so float32 stays float32)."""
+    return xp.astype(xp.asarray(condition), _float_dtype(xp, *like))
 
 
 def _sigmoid(xp, x):
@@ -109,6 +118,8 @@ def _expand(xp, a, ref_ndim, axis, keepdims):
 
 def _broadcast_like(xp, a, ref, axis=None, keepdims=True):
     ref = xp.asarray(ref)
+    if isinstance(a, (int, float)):  # a Python number (the seed 1.0) takes ref's float dtype
+        a = xp.asarray(a, dtype=_float_dtype(xp, ref))
     return xp.broadcast_to(_expand(xp, a, ref.ndim, axis, keepdims), ref.shape)
 
 
@@ -233,14 +244,14 @@ def _reshape_shape(s, shape=None):
 
 def _max_weight(xp, x, y):
     """1 where x > y, 0.5 where x == y, 0 elsewhere (ties split the gradient)."""
-    return _f(xp, xp.where(x > y, 1.0, xp.where(x == y, 0.5, 0.0)))
+    return (_mask(xp, x > y, x, y) + _mask(xp, x >= y, x, y)) * 0.5
 
 
 def _max_mask(xp, x, out, axis=None, keepdims=False):
     """Where ``x`` attains its reduced max, 1 / (number of ties); else 0."""
     x = xp.asarray(x)
-    hit = xp.astype(x == _expand(xp, out, x.ndim, axis, keepdims), x.dtype)
-    return hit / xp.sum(hit, axis=axis, keepdims=True)
+    hit = _mask(xp, x == _expand(xp, out, x.ndim, axis, keepdims), x)
+    return hit / xp.sum(hit, axis=_ax(axis), keepdims=True)
 
 
 # ----------------------------------------------------------- elementwise ops
@@ -301,9 +312,10 @@ defop("minimum", 2, lambda xp, x, y: xp.minimum(x, y), symbol="min", shape=_bcas
       rules=["d min(x,y)/dx = [x < y] (½ on ties)", "d min(x,y)/dy = [y < x] (½ on ties)"])
 
 # Piecewise-constant helpers: their derivative is zero almost everywhere.
-defop("step", 1, lambda xp, x: _f(xp, xp.where(x > 0, 1.0, 0.0)), symbol="[x>0]", shape=_same,
+defop("step", 1, lambda xp, x: _mask(xp, x > 0, x), symbol="[x>0]", shape=_same,
       doc="1 where x > 0, else 0 (the derivative of relu).")
-defop("sign", 1, lambda xp, x: _f(xp, xp.sign(x)), symbol="sign", shape=_same,
+defop("sign", 1, lambda xp, x: xp.astype(xp.sign(xp.asarray(x)), _float_dtype(xp, x)), symbol="sign",
+      shape=_same,
       doc="-1, 0 or 1 (the derivative of abs).")
 defop("max_weight", 2, _max_weight, symbol="[x>y]", shape=_bcast,
       doc="1 where x > y, ½ on ties, 0 elsewhere (the derivative of maximum).")
