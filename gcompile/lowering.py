@@ -264,25 +264,29 @@ def _shape(opdef, key, shapes, params):
 def _add_op(prog, key, opdef, ids, params):
     name = opdef.name
     shapes, dtypes, kinds = prog.shapes, prog.dtypes, prog.kinds
-    shape = _shape(opdef, key, [shapes[i] for i in ids], params)
+    if name in _UNIT or name in _SAME_SHAPE:
+        same = _identity(prog, name, ids)
+        if same is not None:
+            prog.alias[key] = same
+            prog.folded += 1
+            return
     if len(ids) == 1:
-        dtype = F8 if dtypes[ids[0]] == F8 and name in _F64_OPS else None
+        a = ids[0]
+        shape = shapes[a] if name in _SAME_UNARY else _shape(opdef, key, [shapes[a]], params)
+        dtype = F8 if dtypes[a] == F8 and name in _F64_OPS else None
+        constant = kinds[a] == CONST
     else:
-        dtype = F8 if name in _F64_OPS and all(dtypes[i] == F8 for i in ids) else None
-    same = _identity(prog, name, ids) if name in _UNIT or name in _SAME_SHAPE else None
-    if same is not None:
-        prog.alias[key] = same
-        prog.folded += 1
-        return
+        shape = _shape(opdef, key, [shapes[i] for i in ids], params)
+        dtype = F8 if name in _F64_OPS and all([dtypes[i] == F8 for i in ids]) else None
+        constant = all([kinds[i] == CONST for i in ids])
     if name == "mul" and dtype == F8:
         for keep, other in ((ids[0], ids[1]), (ids[1], ids[0])):
             if prog.units.get(other) == -1 and shapes[keep] == shape:
                 opdef, ids = lookup("neg"), [keep]
                 prog.folded += 1
                 break
-    if all([kinds[i] == CONST for i in ids]) or (
-            name in _SHAPE_ONLY and all(shapes[i] is not None for i in ids)
-            and (name in ("count", "batch_size") or dtypes[ids[0]] is not None)):
+    if constant or (name in _SHAPE_ONLY and all(shapes[i] is not None for i in ids)
+                    and (name in ("count", "batch_size") or dtypes[ids[0]] is not None)):
         value = _fold(prog, opdef, ids, params)
         if value is not None:
             prog.folded += 1
