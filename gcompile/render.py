@@ -37,6 +37,14 @@ from .render_style import FONT, FONT_STACK, clean_text, html_label, plain_text, 
 
 __all__ = ["Diagram", "to_dot", "pair_to_dot", "render", "render_pair", "export"]
 
+#: Above this many edges, edge values become ``xlabel`` (placed after layout) to keep
+#: big graphs fast.
+XLABEL_EDGES = 400
+
+#: Above this many nodes, an input or constant used by several ops is drawn once per
+#: use: its edges would otherwise span the whole layout and dominate dot's time.
+SPLIT_LEAVES_NODES = 1000
+
 _SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 
@@ -168,13 +176,19 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
 
-    def add_node(target, key):
+    split = set()
+    if graph.number_of_nodes() > SPLIT_LEAVES_NODES:
+        split = {k for k, op in graph.nodes(data="op")
+                 if op in ("input", "const") and graph.out_degree(k) > 1 and k not in grouped}
+
+    def add_node(target, key, node_id=None):
         kind = node_kind(graph, key)
-        target.node(ids[key], id=ids[key],
+        node_id = node_id or ids[key]
+        target.node(node_id, id=node_id,
                     **node_attrs(graph, key, kind, values, colors, colors[kind], **style))
 
     for key in graph.nodes:
-        if key not in grouped:
+        if key not in grouped and key not in split:
             add_node(diagram, key)
     for j, (group, members) in enumerate(groups.items()):
         if collapse == "cluster":
@@ -194,6 +208,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
                                             + ", ".join(clean_text(k, 40) for k in members)))
             for key in members:
                 ids[key] = f"g{j}"
+    label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES else "label"
     seen = {}
     for u, v in graph.edges:
         pair = (ids[u], ids[v])
@@ -206,9 +221,13 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         role = graph.nodes[u].get("role")   # backward graphs: gradients orange, residuals dashed
         color = None if role is None else colors[
             "residual" if role == "forward_value" else "grad_edge"]
-        attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color)
+        attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color,
+                           label=label)
         if role == "forward_value":
             attrs["style"] = "dashed"
+        if u in split:
+            tail = f"{tail}_{head}"
+            add_node(diagram, u, tail)
         diagram.edge(tail, head, **attrs)
     return diagram
 
@@ -250,6 +269,9 @@ def _origin_colors(fwd, bwd, residual, colors):
 def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
                 show_values=True, rules=True, title=None, collapse=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
+
+    ``collapse`` is accepted for symmetry with :func:`to_dot` and ignored: the
+    pair keeps every node so each backward node can sit in its forward column.
 
     Examples
     --------
@@ -309,8 +331,10 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
                 same.node(node)
     for origin, key in seeds:
         diagram.edge(fid[origin], bid[key], style="invis")
+    label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
+             else "label")
     for u, v in fwd.edges:
-        diagram.edge(fid[u], fid[v], **edge_attrs(fwd, u, v, values, colors,
+        diagram.edge(fid[u], fid[v], **edge_attrs(fwd, u, v, values, colors, label=label,
                                                  show_values=show_values))
     for u, v in bwd.edges:
         if u in folded:
@@ -325,7 +349,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             # backward graph out in the forward graph's rank order: straight, parallel edges
             diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
                          **edge_attrs(bwd, u, v, values, colors, show_values=show_values,
-                                      color=colors["grad_edge"]))
+                                      color=colors["grad_edge"], label=label))
     return diagram
 
 

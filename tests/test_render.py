@@ -372,3 +372,15 @@ def test_every_example_pair_renders(name, tmp_path):
     svg = parse_svg(gc.render_pair(g, bwd, tmp_path / "p.svg", values, gc.evaluate(bwd, values),
                                    engine="graphviz-pure"))
     assert len([i for i in svg["nodes"] if i.startswith("fwd")]) == g.number_of_nodes()
+
+
+def test_big_graphs_draw_shared_leaves_once_per_use(monkeypatch):
+    render_module = sys.modules["gcompile.render"]   # gc.render is the function
+    g, feeds = apple_orange()
+    values = gc.evaluate(g, feeds)
+    monkeypatch.setattr(render_module, "SPLIT_LEAVES_NODES", 3)
+    monkeypatch.setattr(render_module, "XLABEL_EDGES", 3)
+    g.add_edge("tax", "all_price", arg=1)            # tax now feeds two ops
+    g.remove_edge("orange_price", "all_price")
+    src = gc.to_dot(g, values).source
+    assert src.count(">tax<") == 2 and "xlabel=" in src and " label=<<FONT COLOR" not in src
