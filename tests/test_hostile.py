@@ -348,6 +348,7 @@ def test_graphml_loader_random_bytes(data):
 _GML_VALID = to_graphml(hostile_graph("x")[0])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # networkx: "No key type for id ..."
 @profile(scale=3)
 @given(st.integers(0, len(_GML_VALID) - 1), st.integers(1, 40),
        st.text(alphabet="<>&\"'/=;#x0123456789:{}[]json_-. \n\x00\u00e9", max_size=30))
