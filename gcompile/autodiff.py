@@ -73,6 +73,8 @@ class _Builder:
             else:
                 attrs = {} if self.shapes.get(key) is None else {"shape": self.shapes[key]}
                 op = "input"
+            if "label" in data:
+                attrs["label"] = data["label"]
             ref = self.add_node(op, (), attrs, origin=key, role="forward_value", hint=key)
             self.reads[key] = ref
         return ref

@@ -119,6 +119,7 @@ def test_bundled_examples_declare_output_and_wrt():
 
 # ------------------------------------------------------------------- docs
 DOCS = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "gallery.md")  # gallery: renderer's
+DOCS.append(ROOT / "README.md")
 
 
 def python_blocks(path):
