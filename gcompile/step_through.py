@@ -33,7 +33,7 @@ from .autodiff import grad
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
-from .render import _folded_constants, pair_to_dot
+from .render_pairs import _folded_constants, pair_to_dot
 from .render_style import format_value
 
 __all__ = ["step_through", "frames"]

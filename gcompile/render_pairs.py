@@ -1,0 +1,145 @@
+"""The pair picture: a forward graph above its backward graph, linked.
+
+Each backward node sits in the column and colour of its ``origin`` forward
+node; the forward values the backward pass reads (residuals) are dashed links
+from the forward node; constants that only serve as a rule's local factor are
+folded into that rule's line.  :func:`gcompile.render_pair` writes it.
+
+Examples
+--------
+>>> import gcompile as gc
+>>> from gcompile.examples import apple
+>>> g, _ = apple()
+>>> bwd = gc.grad(g, "price", g.graph["wrt"])
+>>> pair_to_dot(g, bwd).source.count("cluster_")
+2
+"""
+from __future__ import annotations
+
+from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
+                          new_diagram, theme_colors)
+from .render_nodes import edge_attrs, node_attrs, node_kind, node_name
+from .render_style import clean_text, plain_text
+
+__all__ = ["pair_to_dot"]
+
+
+def _same_key(key, graph):
+    try:
+        return key in graph
+    except TypeError:
+        return False
+
+
+def _folded_constants(bwd):
+    """Constants whose only use is as the local factor of their consumers: the
+    consumer's rule line already shows the value, so the pair picture omits them."""
+    folded = set()
+    for key, data in bwd.nodes(data=True):
+        succ = list(bwd.successors(key))
+        if (data.get("op") == "const" and data.get("role") != "seed" and succ
+                and all(bwd.nodes[v].get("local") == key for v in succ)):
+            folded.add(key)
+    return folded
+
+
+def _origin_colors(fwd, bwd, residual, colors):
+    """Forward node -> (fill, border): palette colours for the nodes the backward
+    graph refers to (origins, residuals), in forward order; kind colours otherwise."""
+    origins = set()
+    for key, origin in bwd.nodes(data="origin"):
+        if key not in residual and origin is not None and _same_key(origin, fwd):
+            origins.add(origin)
+    ranked = ([k for k in fwd.nodes if k in origins]
+              + [k for k in fwd.nodes if k in residual and k not in origins])
+    palette = colors["palette"]
+    fill = {key: colors[node_kind(fwd, key)] for key in fwd.nodes}
+    fill.update({key: palette[i % len(palette)] for i, key in enumerate(ranked)})
+    return fill
+
+
+def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
+                show_values=True, rules=True, title=None, collapse=None) -> Diagram:
+    """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
+
+    ``collapse`` is accepted for symmetry with :func:`to_dot` and ignored: the
+    pair keeps every node so each backward node can sit in its forward column.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
+    >>> src = pair_to_dot(g, bwd).source
+    >>> "cluster_forward" in src and "cluster_backward" in src and "style=dashed" in src
+    True
+    """
+    check_graph(fwd, "forward graph")
+    check_graph(bwd, "backward graph")
+    values = {**check_values(values), **check_values(grads, "grads")}
+    colors = theme_colors(theme)
+    diagram = new_diagram(colors, rankdir, title, newrank="true")
+    fid = {key: f"f{i}" for i, key in enumerate(fwd.nodes)}
+    residual = {k for k, d in bwd.nodes(data=True)
+                if d.get("role") == "forward_value" and _same_key(k, fwd)}
+    folded = _folded_constants(bwd)
+    bkeys = [k for k in bwd.nodes if k not in residual and k not in folded]
+    fill = _origin_colors(fwd, bwd, residual, colors)
+    bid = {key: f"b{i}" for i, key in enumerate(bkeys)}
+    column, seeds = {}, []
+    for key in bkeys:
+        origin = bwd.nodes[key].get("origin")
+        if origin is not None and _same_key(origin, fwd):
+            if bwd.nodes[key].get("role") == "seed":
+                seeds.append((origin, key))  # enters from beyond the output: one column right
+            else:
+                column.setdefault(origin, []).append(key)
+    style = dict(show_values=show_values, rules=rules)
+    with diagram.subgraph(name="cluster_forward") as sub:
+        sub.attr(**cluster_attrs("forward", colors))
+        for i, key in enumerate(fwd.nodes):
+            partners = ", ".join(clean_text(k, 30) for k in column.get(key, [])
+                                 + [s for o, s in seeds if o == key])
+            tip = f"backward nodes: {partners}" if partners else ""
+            sub.node(fid[key], id=f"fwd{i}", _attributes={"class": f"gc-fwd gc-o{i}"},
+                     **node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
+                                  extra_tip=tip, **style))
+    order = {key: i for i, key in enumerate(fwd.nodes)}
+    with diagram.subgraph(name="cluster_backward") as sub:
+        sub.attr(**cluster_attrs("backward", colors))
+        for i, key in enumerate(bkeys):
+            kind = node_kind(bwd, key)
+            origin = bwd.nodes[key].get("origin")
+            aligned = origin is not None and _same_key(origin, fwd)
+            color = fill[origin] if aligned else colors[kind]
+            klass = f"gc-bwd gc-o{order[origin]}" if aligned else "gc-bwd"
+            sub.node(bid[key], id=f"bwd{i}", _attributes={"class": klass},
+                     **node_attrs(bwd, key, kind, values, colors, color, **style))
+    for origin, members in column.items():
+        with diagram.subgraph() as same:
+            same.attr(rank="same")
+            for node in [fid[origin]] + [bid[k] for k in members]:
+                same.node(node)
+    for origin, key in seeds:
+        diagram.edge(fid[origin], bid[key], style="invis")
+    label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
+             else "label")
+    for u, v in fwd.edges:
+        diagram.edge(fid[u], fid[v], **edge_attrs(fwd, u, v, values, colors, label=label,
+                                                 show_values=show_values))
+    for u, v in bwd.edges:
+        if u in folded:
+            continue
+        if u in residual:
+            tip = (f"residual: the forward value of {node_name(fwd, u)} is kept "
+                   f"for backward node {clean_text(v, 40)}")
+            diagram.edge(fid[u], bid[v], style="dashed", color=fill[u][1], arrowhead="empty",
+                         constraint="false", tooltip=plain_text(tip))
+        else:
+            # declared against the flow (dir=back draws the arrow into v), so dot lays the
+            # backward graph out in the forward graph's rank order: straight, parallel edges
+            diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
+                         **edge_attrs(bwd, u, v, values, colors, show_values=show_values,
+                                      color=colors["grad_edge"], label=label))
+    return diagram
