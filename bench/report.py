@@ -1,8 +1,12 @@
-"""Write the results of ``bench.run`` as ``bench/RESULTS.md`` (keeping its Rendering section).
+"""Write the results of ``bench.run`` as ``bench/RESULTS.md``.
+
+The sections this run writes (``## W1``, ``## W2``, ``## W3``, ``## Targets``)
+are replaced; every other ``## `` section of the file (``## Rendering``,
+``## Big graphs``: written by other benchmarks) is kept as it is.
 
 Examples
 --------
->>> keep_section("# T\\n## A\\nx\\n## Rendering\\nr1\\nr2\\n## B\\ny\\n", "## Rendering")
+>>> other_sections("# T\\n## W1 x\\nx\\n## Rendering\\nr1\\nr2\\n## W2\\ny\\n")
 '## Rendering\\nr1\\nr2\\n'
 """
 from __future__ import annotations
@@ -11,18 +15,18 @@ import os
 
 from bench.timing import fmt_s
 
-__all__ = ["write_results", "keep_section"]
+__all__ = ["write_results", "other_sections"]
 
-KEPT = "## Rendering"
+#: Headings of the sections this module writes.
+OWN = ("## W1", "## W2", "## W3", "## Targets")
 
 
-def keep_section(text, heading):
-    """The section of markdown ``text`` under ``heading`` up to the next ``## `` heading."""
-    lines = text.splitlines(keepends=True)
+def other_sections(text):
+    """The ``## `` sections of markdown ``text`` not written by this module, in order."""
     out, inside = [], False
-    for line in lines:
+    for line in text.splitlines(keepends=True):
         if line.startswith("## "):
-            inside = line.rstrip() == heading
+            inside = not line.startswith(OWN)
         if inside:
             out.append(line)
     return "".join(out)
@@ -153,7 +157,7 @@ def write_results(res, path):
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
                 old = fh.read()
-        kept = keep_section(old, KEPT)
+        kept = other_sections(old)
         if kept:
             text += "\n" + kept
         with open(path, "w", encoding="utf-8") as fh:

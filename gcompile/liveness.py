@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from .lowering import CONST, F8, INPUT, OP
+from .lowering import CONST, INPUT, OP
 
 __all__ = ["emit", "Emitted", "sanitize", "MAX_FUSE_DEPTH"]
 
