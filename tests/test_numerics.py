@@ -158,8 +158,6 @@ CALLS = {
 }
 #: Ops whose value is a count taken from a shape (a Python float), not computed from values.
 SHAPE_ONLY = {"count", "batch_size"}
-#: Ops whose float32 gradients come out float64 (core bug, see the xfail below).
-FLOAT64_MASKS = set()
 
 
 def test_every_builtin_op_has_a_float32_call():
@@ -174,15 +172,7 @@ def _call(name):
     return g, feeds, wrt
 
 
-def _float32_case(name):
-    marks = []
-    if name in FLOAT64_MASKS:
-        marks = [pytest.mark.xfail(strict=True, reason="step and max_weight build their 0/1 masks "
-                                   "with Python floats, so they are float64 for float32 input")]
-    return pytest.param(name, marks=marks)
-
-
-@pytest.mark.parametrize("name", [_float32_case(n) for n in sorted(CALLS) if n not in SHAPE_ONLY])
+@pytest.mark.parametrize("name", [n for n in sorted(CALLS) if n not in SHAPE_ONLY])
 def test_float32_inputs_give_float32_values_and_gradients(name):
     g, feeds, wrt = _call(name)
     value = gc.evaluate(g, feeds)["out"]
