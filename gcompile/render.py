@@ -10,8 +10,9 @@ dashed links.  Engines are described in :mod:`gcompile.engines`.
 Style options (keyword arguments of all three): ``rankdir`` ("LR" or "TB"),
 ``theme`` ("light" or "dark"), ``show_values`` (bool), ``rules`` (show the
 local derivative rule on backward nodes), ``collapse`` (nodes sharing a
-``group`` attribute: "cluster", "box" or None; single graphs only) and
-``title``.
+``group`` attribute: "cluster", "box" or None; single graphs only),
+``title`` and ``highlight`` (a node and its correspondence, or a path: see
+:mod:`gcompile.render_highlight`).
 
 Examples
 --------
@@ -28,6 +29,7 @@ from .errors import GraphError
 from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
                           new_diagram, theme_colors, write_image)
 from .render_nodes import SIZES, edge_attrs, node_attrs, node_kind
+from .render_highlight import HIGHLIGHT_EDGE, graph_highlight, outline
 from .render_pairs import pair_to_dot
 from .render_style import clean_text, html_label, plain_text
 
@@ -47,7 +49,7 @@ def _groups(graph):
 
 
 def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True, rules=True,
-           collapse="cluster", title=None) -> Diagram:
+           collapse="cluster", title=None, highlight=None) -> Diagram:
     """Build the Graphviz diagram of one graph (forward or backward).
 
     Parameters
@@ -60,6 +62,10 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         and inside sink nodes.
     rankdir, theme, show_values, rules, collapse, title
         See the module docstring.
+    highlight : node, list or dict, optional
+        Outline a node and the nodes whose ``origin`` it is, a path (a list of
+        nodes joined by edges), or ``{"nodes": [...]}`` exactly; see
+        :mod:`gcompile.render_highlight`.
 
     Returns
     -------
@@ -86,6 +92,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     groups = _groups(graph) if collapse else {}
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
+    lit = graph_highlight(graph, highlight)
 
     split = set()
     if graph.number_of_nodes() > SPLIT_LEAVES_NODES:
@@ -95,8 +102,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     def add_node(target, key, node_id=None):
         kind = node_kind(graph, key)
         node_id = node_id or ids[key]
-        target.node(node_id, id=node_id,
-                    **node_attrs(graph, key, kind, values, colors, colors[kind], **style))
+        attrs = node_attrs(graph, key, kind, values, colors, colors[kind], **style)
+        target.node(node_id, id=node_id, **outline(attrs, colors, key in lit.nodes))
 
     for key in graph.nodes:
         if key not in grouped and key not in split:
@@ -139,7 +146,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         if u in split:
             tail = f"{tail}_{head}"
             add_node(diagram, u, tail)
-        diagram.edge(tail, head, **attrs)
+        on = any(e in lit.edges for e in edges)
+        diagram.edge(tail, head, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
     return diagram
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
                           new_diagram, theme_colors)
+from .render_highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .render_nodes import edge_attrs, node_attrs, node_kind, node_name
 from .render_style import clean_text, plain_text
 
-__all__ = ["pair_to_dot"]
+__all__ = ["pair_to_dot", "drawn_backward_nodes"]
 
 
 def _same_key(key, graph):
@@ -43,6 +44,26 @@ def _folded_constants(bwd):
     return folded
 
 
+def drawn_backward_nodes(fwd, bwd):
+    """The backward nodes the pair picture draws in its backward box, in graph order.
+
+    Left out: reads of forward values (drawn as the forward node, with dashed
+    links) and constants that only serve as a local factor (shown in their
+    consumer's rule line).
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, _ = apple()
+    >>> drawn_backward_nodes(g, gc.grad(g, "price", g.graph["wrt"]))
+    ['dprice', 'dapple_price', 'dtax', 'dapple', 'dapple_num']
+    """
+    folded = _folded_constants(bwd)
+    return [k for k, d in bwd.nodes(data=True)
+            if k not in folded and not (d.get("role") == "forward_value" and _same_key(k, fwd))]
+
+
 def _origin_colors(fwd, bwd, residual, colors):
     """Forward node -> (fill, border): palette colours for the nodes the backward
     graph refers to (origins, residuals), in forward order; kind colours otherwise."""
@@ -59,11 +80,15 @@ def _origin_colors(fwd, bwd, residual, colors):
 
 
 def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
-                show_values=True, rules=True, title=None, collapse=None) -> Diagram:
+                show_values=True, rules=True, title=None, collapse=None,
+                highlight=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
 
     ``collapse`` is accepted for symmetry with :func:`to_dot` and ignored: the
     pair keeps every node so each backward node can sit in its forward column.
+    ``highlight`` outlines a forward node and its backward nodes, a path and the
+    gradient flowing back along it, or exact nodes (see
+    :mod:`gcompile.render_highlight`).
 
     Examples
     --------
@@ -84,7 +109,8 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     residual = {k for k, d in bwd.nodes(data=True)
                 if d.get("role") == "forward_value" and _same_key(k, fwd)}
     folded = _folded_constants(bwd)
-    bkeys = [k for k in bwd.nodes if k not in residual and k not in folded]
+    bkeys = drawn_backward_nodes(fwd, bwd)
+    lit = pair_highlight(fwd, bwd, highlight, bkeys)
     fill = _origin_colors(fwd, bwd, residual, colors)
     bid = {key: f"b{i}" for i, key in enumerate(bkeys)}
     column, seeds = {}, []
@@ -102,9 +128,10 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             partners = ", ".join(clean_text(k, 30) for k in column.get(key, [])
                                  + [s for o, s in seeds if o == key])
             tip = f"backward nodes: {partners}" if partners else ""
-            sub.node(fid[key], id=f"fwd{i}", _attributes={"class": f"gc-fwd gc-o{i}"},
-                     **node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
-                                  extra_tip=tip, **style))
+            attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
+                               extra_tip=tip, **style)
+            attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
+            sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
     order = {key: i for i, key in enumerate(fwd.nodes)}
     with diagram.subgraph(name="cluster_backward") as sub:
         sub.attr(**cluster_attrs("backward", colors))
@@ -114,8 +141,9 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             aligned = origin is not None and _same_key(origin, fwd)
             color = fill[origin] if aligned else colors[kind]
             klass = f"gc-bwd gc-o{order[origin]}" if aligned else "gc-bwd"
-            sub.node(bid[key], id=f"bwd{i}", _attributes={"class": klass},
-                     **node_attrs(bwd, key, kind, values, colors, color, **style))
+            attrs = node_attrs(bwd, key, kind, values, colors, color, **style)
+            attrs["_attributes"] = {"class": klass}
+            sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
     for origin, members in column.items():
         with diagram.subgraph() as same:
             same.attr(rank="same")
@@ -126,20 +154,23 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
              else "label")
     for u, v in fwd.edges:
-        diagram.edge(fid[u], fid[v], **edge_attrs(fwd, u, v, values, colors, label=label,
-                                                 show_values=show_values))
+        attrs = edge_attrs(fwd, u, v, values, colors, label=label, show_values=show_values)
+        diagram.edge(fid[u], fid[v], **outline(attrs, colors, (u, v) in lit.edges, HIGHLIGHT_EDGE))
     for u, v in bwd.edges:
         if u in folded:
             continue
         if u in residual:
             tip = (f"residual: the forward value of {node_name(fwd, u)} is kept "
                    f"for backward node {clean_text(v, 40)}")
-            diagram.edge(fid[u], bid[v], style="dashed", color=fill[u][1], arrowhead="empty",
-                         constraint="false", tooltip=plain_text(tip))
+            attrs = dict(style="dashed", color=fill[u][1], arrowhead="empty", constraint="false",
+                         tooltip=plain_text(tip))
+            diagram.edge(fid[u], bid[v], **outline(attrs, colors, u in lit.residual_from,
+                                                   HIGHLIGHT_EDGE))
         else:
             # declared against the flow (dir=back draws the arrow into v), so dot lays the
             # backward graph out in the forward graph's rank order: straight, parallel edges
+            attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values,
+                               color=colors["grad_edge"], label=label)
             diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
-                         **edge_attrs(bwd, u, v, values, colors, show_values=show_values,
-                                      color=colors["grad_edge"], label=label))
+                         **outline(attrs, colors, (u, v) in lit.bwd_edges, HIGHLIGHT_EDGE))
     return diagram

@@ -3,7 +3,7 @@
 :func:`step_through` evaluates the forward graph node by node, then the
 backward graph op by op, and draws each step with :func:`gcompile.render.pair_to_dot`
 (forward graph above, backward graph below) with the current node outlined
-in red and only the values known so far written in.  A last frame outlines
+(its ``highlight`` option) and only the values known so far written in.  A last frame outlines
 the gradients.  The page has no external resources (a Content-Security-Policy
 forbids any network access); buttons, the arrow keys (and Home/End) and the
 URL fragment (``page.html#3``) move between frames.
@@ -33,13 +33,10 @@ from .autodiff import grad
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
-from .render_pairs import _folded_constants, pair_to_dot
+from .render_pairs import drawn_backward_nodes, pair_to_dot
 from .render_style import format_value
 
 __all__ = ["step_through", "frames"]
-
-_HIGHLIGHT = {"color": "#d62728", "penwidth": "4"}
-
 
 def _name(key):
     return key if isinstance(key, str) else repr(key)
@@ -47,16 +44,6 @@ def _name(key):
 
 def _short(value):
     return format_value(value)[0]
-
-
-def _dot_names(fwd, bwd):
-    """DOT node names pair_to_dot gives each drawn node (forward ``f<i>``, backward ``b<i>``)."""
-    names = {("fwd", k): f"f{i}" for i, k in enumerate(fwd.nodes)}
-    residual = {k for k, d in bwd.nodes(data=True) if d.get("role") == "forward_value" and k in fwd}
-    folded = _folded_constants(bwd)
-    drawn = [k for k in bwd.nodes if k not in residual and k not in folded]
-    names.update({("bwd", k): f"b{i}" for i, k in enumerate(drawn)})
-    return names, drawn
 
 
 def _describe(graph, p, key, values, symbol_of):
@@ -88,8 +75,7 @@ def frames(fwd, feeds, output, wrt):
     bwd = grad(fwd, output, wrt_list, shapes=leaves)
     back = evaluate(bwd, values)
     fp, bp = make_plan(fwd), make_plan(bwd)
-    names, drawn = _dot_names(fwd, bwd)
-    drawn = set(drawn)
+    drawn = set(drawn_backward_nodes(fwd, bwd))
     steps, known = [], {}
     for i, key in enumerate(fp.order):
         known[key] = values[key]
@@ -159,11 +145,10 @@ _SCRIPT = """
 """
 
 
-def _svg(fwd, bwd, known, highlighted, names, engine, title):
-    diagram = pair_to_dot(fwd, bwd, values=known, title=title)
-    for key in highlighted:
-        if key in names:
-            diagram.node(names[key], **_HIGHLIGHT)
+def _svg(fwd, bwd, known, highlighted, engine, title):
+    exact = {"forward": [k for side, k in highlighted if side == "fwd"],
+             "backward": [k for side, k in highlighted if side == "bwd"]}
+    diagram = pair_to_dot(fwd, bwd, values=known, title=title, highlight=exact)
     diagram.gc_engine = engine
     svg = diagram.svg()
     return svg[svg.index("<svg"):]
@@ -198,12 +183,11 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
     if len(steps) > max_steps:
         raise GraphError(f"step_through: {len(steps)} steps (one per forward and backward node) "
                          f"exceed max_steps={max_steps}; it is meant for teaching-sized graphs")
-    names, _ = _dot_names(fwd, bwd)
     wrt_list = as_node_list(fwd, wrt, "wrt")
     heading = title or f"d {_name(output)} / d " + ", ".join(_name(w) for w in wrt_list)
     parts = []
     for k, (phase, highlighted, known, caption) in enumerate(steps):
-        svg = _svg(fwd, bwd, known, highlighted, names, engine, None)
+        svg = _svg(fwd, bwd, known, highlighted, engine, None)
         svg = re.sub(r'\bid="', f'id="s{k}-', svg)
         parts.append(f'<div class="frame" id="frame-{k}" data-phase="{phase}" '
                      f'data-caption="{html.escape(caption, quote=True)}" hidden>\n{svg}\n</div>')
