@@ -15,6 +15,7 @@ from .graph import plan
 from .io import from_json, load, save, to_json
 from .registry import OpDef, defop, lookup, registered_ops
 from .render import render, render_pair, to_dot
+from .render_diff import render_passes
 from .shapes import infer_shapes
 from . import ops
 from .trace import GraphBuilder, trace
@@ -34,5 +35,5 @@ __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "
            "trace"]
 __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
-            "hvp_values", "joint_graph", "optimize", "step_through"]
+            "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
 __version__ = "0.1.0"

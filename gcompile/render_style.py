@@ -37,7 +37,7 @@ FONT_STACK = ("Arial,Helvetica,Noto Sans CJK KR,Noto Sans KR,Apple SD Gothic Neo
 _LIGHT = {
     "bg": "white", "text": "#1f2328", "subtext": "#57606a", "edge": "#57606a",
     "grad_edge": "#b35900", "residual": "#8250df", "cluster": "#f6f8fa",
-    "cluster_border": "#d0d7de", "highlight": "#d62728",
+    "cluster_border": "#d0d7de", "highlight": "#d62728", "merged": "#bf3989",
     # kind -> (fill, border)
     "input": ("#ddf4ff", "#0969da"), "const": ("#f6f8fa", "#8c959f"),
     "op": ("#fff8c5", "#9a6700"), "output": ("#ffebe9", "#cf222e"),
@@ -52,7 +52,7 @@ _LIGHT = {
 _DARK = {
     "bg": "#0d1117", "text": "#e6edf3", "subtext": "#9198a1", "edge": "#9198a1",
     "grad_edge": "#f0883e", "residual": "#bc8cff", "cluster": "#161b22",
-    "cluster_border": "#30363d", "highlight": "#ff7b72",
+    "cluster_border": "#30363d", "highlight": "#ff7b72", "merged": "#f778ba",
     "input": ("#0c2d6b", "#4493f8"), "const": ("#21262d", "#6e7681"),
     "op": ("#3d2e00", "#d29922"), "output": ("#5d0f12", "#f85149"),
     "gradient": ("#04260f", "#3fb950"), "seed": ("#3d1d00", "#f0883e"),
