@@ -11,8 +11,9 @@ Style options (keyword arguments of all three): ``rankdir`` ("LR" or "TB"),
 ``theme`` ("light" or "dark"), ``show_values`` (bool), ``rules`` (show the
 local derivative rule on backward nodes), ``collapse`` (nodes sharing a
 ``group`` attribute: "cluster", "box" or None; single graphs only),
-``title`` and ``highlight`` (a node and its correspondence, or a path: see
-:mod:`gcompile.render_highlight`).
+``title``, ``highlight`` (a node and its correspondence, or a path: see
+:mod:`gcompile.render_highlight`) and ``color_by`` (single graphs: "kind", or
+"order" for higher-order graphs, see :mod:`gcompile.render_orders`).
 
 Examples
 --------
@@ -30,6 +31,7 @@ from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, clus
                           new_diagram, theme_colors, write_image)
 from .render_nodes import SIZES, edge_attrs, node_attrs, node_kind
 from .render_highlight import HIGHLIGHT_EDGE, graph_highlight, outline
+from .render_orders import legend_label, order_colors, uses_orders
 from .render_pairs import pair_to_dot
 from .render_style import clean_text, html_label, plain_text
 
@@ -49,7 +51,7 @@ def _groups(graph):
 
 
 def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True, rules=True,
-           collapse="cluster", title=None, highlight=None) -> Diagram:
+           collapse="cluster", title=None, highlight=None, color_by="auto") -> Diagram:
     """Build the Graphviz diagram of one graph (forward or backward).
 
     Parameters
@@ -66,6 +68,10 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         Outline a node and the nodes whose ``origin`` it is, a path (a list of
         nodes joined by edges), or ``{"nodes": [...]}`` exactly; see
         :mod:`gcompile.render_highlight`.
+    color_by : {"auto", "kind", "order"}
+        Fill nodes by kind, or by derivative ``order`` with a legend of node
+        counts per order (graphs from ``gc.hvp``, ``gc.hessian``,
+        ``gc.joint_graph``); "auto" colours by order when every node carries one.
 
     Returns
     -------
@@ -93,6 +99,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
     lit = graph_highlight(graph, highlight)
+    by_order = uses_orders(graph, color_by)
+    color_of = order_colors(colors)
 
     split = set()
     if graph.number_of_nodes() > SPLIT_LEAVES_NODES:
@@ -102,7 +110,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     def add_node(target, key, node_id=None):
         kind = node_kind(graph, key)
         node_id = node_id or ids[key]
-        attrs = node_attrs(graph, key, kind, values, colors, colors[kind], **style)
+        fill = color_of(graph.nodes[key]["order"]) if by_order else colors[kind]
+        attrs = node_attrs(graph, key, kind, values, colors, fill, **style)
         target.node(node_id, id=node_id, **outline(attrs, colors, key in lit.nodes))
 
     for key in graph.nodes:
@@ -139,6 +148,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         role = graph.nodes[u].get("role")   # backward graphs: gradients orange, residuals dashed
         color = None if role is None else colors[
             "residual" if role == "forward_value" else "grad_edge"]
+        if by_order:   # edges take the colour of the pass that reads them
+            color = color_of(graph.nodes[v]["order"])[1]
         attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color,
                            label=label)
         if role == "forward_value":
@@ -148,6 +159,9 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
             add_node(diagram, u, tail)
         on = any(e in lit.edges for e in edges)
         diagram.edge(tail, head, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
+    if by_order:
+        diagram.node("legend", id="legend", shape="plaintext", label=legend_label(graph, colors),
+                     tooltip="node colours: derivative order (0 = forward graph)")
     return diagram
 
 
