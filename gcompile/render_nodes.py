@@ -200,7 +200,7 @@ def edge_attrs(graph, u, v, values, colors, *, show_values=True, color=None, lab
     value = values.get(u) if show_values and values else None
     if value is not None:
         short, preview = format_value(value)
-        attrs[label] = f'<<FONT COLOR="{colors["text"]}">{html_text(short)}</FONT>>'
+        attrs[label] = f'<<FONT COLOR="{colors["text"]}">{html_text(short) or " "}</FONT>>'
         tip += f"\nvalue: {preview}"
     attrs["tooltip"] = plain_text(tip)
     return attrs

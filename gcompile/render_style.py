@@ -207,10 +207,16 @@ def html_label(*lines) -> str:
     --------
     >>> html_label(("×", 18, "#000", True), ("a&b", 9, "#555", False))
     '<<FONT POINT-SIZE="18" COLOR="#000"><B>×</B></FONT><BR/><FONT POINT-SIZE="9" COLOR="#555">a&amp;b</FONT>>'
+
+    An empty line keeps its height as one space (Graphviz's parser rejects
+    empty ``FONT`` and ``B`` elements):
+
+    >>> html_label(("", 11, "#000", True))
+    '<<FONT POINT-SIZE="11" COLOR="#000"><B> </B></FONT>>'
     """
     parts = []
     for text, size, color, bold in lines:
-        body = html_text(text)
+        body = html_text(text) or " "   # Graphviz rejects an empty <FONT></FONT> or <B></B>
         if bold:
             body = f"<B>{body}</B>"
         parts.append(f'<FONT POINT-SIZE="{size:g}" COLOR="{color}">{body}</FONT>')

@@ -137,10 +137,6 @@ def _svg_text(svg):
 
 
 def _render_case(text):
-    if text == "":
-        return pytest.param(text, marks=pytest.mark.xfail(
-            strict=True, reason="an empty label becomes <FONT ...></FONT> and <B></B>, which "
-            "Graphviz's HTML-label parser rejects (syntax error)"))
     return text
 
 

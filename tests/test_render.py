@@ -2,6 +2,7 @@
 PNG is PNG, DOT is byte-stable, hostile keys survive, both engines where present."""
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -384,3 +385,18 @@ def test_big_graphs_draw_shared_leaves_once_per_use(monkeypatch):
     g.remove_edge("orange_price", "all_price")
     src = gc.to_dot(g, values).source
     assert src.count(">tax<") == 2 and "xlabel=" in src and " label=<<FONT COLOR" not in src
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_empty_labels_and_values_render(tmp_path, engine):
+    """An empty label or value is one space, not <FONT></FONT> / <B></B> (a parser error)."""
+    g = nx.DiGraph()
+    g.add_node("x", op="input", label="")
+    g.add_node("y", op="exp", label="")
+    g.add_edge("x", "y")
+    g.add_node("", op="input", group="")
+    src = gc.to_dot(g, {"x": "", "y": 1.0}, title="").source
+    assert not re.search(r'<FONT[^>]*></FONT>|<B></B>', src)
+    svg = parse_svg(gc.render(g, tmp_path / "e.svg", {"x": "", "y": 1.0}, title="",
+                              engine=engine))
+    assert len(svg["nodes"]) == 3 and "= 1" in svg["texts"]   # x, y and "" (in cluster "")
