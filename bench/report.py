@@ -137,7 +137,10 @@ def write_results(res, path):
     if "torch" in r:
         w.append(f"| torch eager | - | {_t(r['torch'])} | {_ratio(r['torch'], hand)} | - | - | - |")
     w.append(f"\ngc.compile of W2 took {fmt_s(r['compile'])}; max abs difference from the hand "
-             f"backprop {r['err']:.1e}.\n")
+             f"backprop {r['err']:.1e}.  The book's `Affine.backward` also computes `dx` of the "
+             "first layer (a 100x784 product nobody reads), as its layer loop does; the compiled "
+             "gradient skips it because `x` is not in `wrt`: that is most of the difference in "
+             "time and in peak memory.\n")
     w.append("## W3 tanh chain (value + dy/dx)\n")
     w.append("| depth | gc.compile | call (median) | plain-Python reference | compiled / reference "
              "| micrograd | torch | max rel err |")
