@@ -8,7 +8,11 @@ graphs into one simplified program (:mod:`gcompile.lowering`), writes it as
 straight-line Python (:mod:`gcompile.liveness`) and compiles it; later calls
 with the same signature run that function directly: no networkx, no dispatch
 per node.  Float scalars run as pure-Python ``math`` code, arrays as numpy
-calls.  ``f.source`` is the generated code of the latest signature.
+calls.  ``f.source`` is the generated code of the latest signature: one line
+per computed node, commented with the node's key and op (and the single-use
+nodes fused into it).  Each intermediate is released (``del``) on the line
+that reads it last; ``f.peak_bytes(feeds)`` reports the peak bytes one call
+allocates (measured with :mod:`tracemalloc`).
 
 If the generated code raises (a math domain error, an overflow, a shape error
 numpy finds only at run time), the call is repeated by the interpreter
