@@ -67,10 +67,17 @@ def korean_apple():
 
 CALLS = {"forward": "gc.render(g, \"{file}\", values{style})",
          "backward": "gc.render(bwd, \"{file}\", grads{style})",
-         "pair": "gc.render_pair(g, bwd, \"{file}\", values, grads{style})"}
+         "pair": "gc.render_pair(g, bwd, \"{file}\", values, grads{style})",
+         "passes": "gc.render_passes(bwd, \"{file}\", values{style})",
+         "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})"}
 NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browsers draw them with "
                          "the font stack the SVG names.",
-         "apple_dark": "`theme=\"dark\"`."}
+         "apple_dark": "`theme=\"dark\"`.",
+         "apple_highlight": "`highlight=` a path from `wrt` to `output`: the forward path and "
+                            "the backward nodes carrying the gradient back along it.",
+         "apple_orange_passes": "The backward graph before and after `gc.optimize`: removed, "
+                                "merged and aliased nodes are dashed, with a note.",
+         "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order."}
 
 
 def pictures():
@@ -78,12 +85,19 @@ def pictures():
     cases = [(name, make, {}) for name, make in EXAMPLES.items()]
     cases.append(("apple_korean", korean_apple, {}))
     cases.append(("apple_dark", apple, {"theme": "dark"}))
+    cases.append(("apple_highlight", apple, {"highlight": ["apple", "apple_price", "price"]}))
+    cases.append(("apple_orange_passes", EXAMPLES["apple_orange"], {}))
+    cases.append(("apple_orders", apple, {}))
     for name, make, style in cases:
         g, feeds = make()
         bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
         values = gc.evaluate(g, feeds)
         grads = gc.evaluate(bwd, values)
         diagrams = {"pair": gc.render_pair(g, bwd, None, values, grads, **style)}
+        if name == "apple_orange_passes":
+            diagrams = {"passes": gc.render_passes(bwd, None, values)}
+        elif name == "apple_orders":
+            diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
         if name in EXAMPLES:
             diagrams = {"forward": gc.to_dot(g, values, **style),
                         "backward": gc.to_dot(bwd, grads, **style), **diagrams}
