@@ -282,7 +282,7 @@ defop("pow", 2, lambda xp, x, y: xp.pow(x, y), symbol="^", shape=_bcast, broadca
       rules=["d(x^y)/dx = y·x^(y-1)", "d(x^y)/dy = x^y·log x"])
 defop("exp", 1, lambda xp, x: xp.exp(x), symbol="exp", shape=_same, scalar=math.exp,
       vjp=[lambda f, g, x, out: f.mul(g, out)], rules=["d exp(x)/dx = exp(x)"])
-defop("log", 1, lambda xp, x: xp.log(x), symbol="log", shape=_same,
+defop("log", 1, lambda xp, x: xp.log(x), symbol="log", shape=_same, scalar=math.log,
       vjp=[lambda f, g, x, out: f.mul(g, f.div(1.0, x))], rules=["d log(x)/dx = 1/x"])
 defop("sin", 1, lambda xp, x: xp.sin(x), symbol="sin", shape=_same, scalar=math.sin,
       vjp=[lambda f, g, x, out: f.mul(g, f.cos(x))], rules=["d sin(x)/dx = cos(x)"])
@@ -296,7 +296,7 @@ defop("sigmoid", 1, _sigmoid, symbol="σ", shape=_same,
       rules=["d σ(x)/dx = σ(x)(1 - σ(x))"])
 defop("relu", 1, lambda xp, x: xp.where(x > 0, x, xp.zeros_like(x)), symbol="ReLU", shape=_same,
       vjp=[lambda f, g, x, out: f.mul(g, f.step(x))], rules=["d relu(x)/dx = [x > 0]"])
-defop("sqrt", 1, lambda xp, x: xp.sqrt(x), symbol="√", shape=_same,
+defop("sqrt", 1, lambda xp, x: xp.sqrt(x), symbol="√", shape=_same, scalar=math.sqrt,
       vjp=[lambda f, g, x, out: f.mul(g, f.div(0.5, out))], rules=["d √x/dx = 1/(2√x)"])
 defop("abs", 1, lambda xp, x: xp.abs(x), symbol="|x|", shape=_same, scalar=abs,
       vjp=[lambda f, g, x, out: f.mul(g, f.sign(x))], rules=["d|x|/dx = sign(x)"])
