@@ -278,13 +278,12 @@ def _grad(graph, output, wrt, shapes, disconnected):
                                  wrt_arg=i, rule="sum over the axes broadcasting added")
                 owned = True
             contribs.setdefault(u, []).append((ref, owned, v, i))
-    grads = {}
     missing = [w for w in wrt if w not in totals]
     if missing and disconnected == "raise":
         raise GraphError(f"no path from wrt node(s) {', '.join(map(repr, missing))} to output {output!r}")
     if missing and disconnected == "warn":
         warnings.warn(f"wrt node(s) {', '.join(map(repr, missing))} do not reach output "
-                      f"{output!r}: their gradient is zero", stacklevel=2)
+                      f"{output!r}: their gradient is zero", stacklevel=3)
     for w in missing:
         totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
                                hint=f"d{_label(w)}", rule="no path to the output: zero")

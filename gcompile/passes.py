@@ -45,14 +45,13 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import networkx as nx
 import numpy as np
 
 from .errors import GraphError
 from .evaluate import apply_op
-from .graph import as_node_list, plan as make_plan
+from .graph import as_node_list
+from .pass_log import (PassLog, _all_equal, _const_value, _is_feedable, _prepare, _rebuild,
+                       _record)
 from .shapes import infer_shapes
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
@@ -62,115 +61,6 @@ __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_
 _SHAPE_ONLY = {"ones_like": 1.0, "zeros_like": 0.0}
 #: Ops that return their first operand unchanged when the shapes agree.
 _SAME_SHAPE_IDENTITY = ("reshape", "reshape_like", "sum_to_like", "broadcast_like", "broadcast_to")
-
-
-@dataclass
-class PassLog:
-    """What :func:`optimize` did: node counts and one record per pass run.
-
-    Each record is a dict with ``pass``, ``before``, ``after`` and, as lists of
-    ``[node, replacement]`` pairs or nodes, ``folded`` (became a constant),
-    ``aliased`` (replaced by an operand), ``merged`` (into an equal node) and
-    ``removed`` (dead).
-    """
-
-    before: int
-    after: int
-    records: list = field(default_factory=list)
-
-    def __str__(self):
-        lines = [f"passes: {self.before} nodes -> {self.after} nodes"]
-        for rec in self.records:
-            lines.append(f"  {rec['pass']}: {rec['before']} -> {rec['after']}")
-            for kind in ("folded", "aliased", "merged"):
-                for old, new in rec[kind]:
-                    lines.append(f"    {kind} {old!r} -> {new!r}")
-            for old in rec["removed"]:
-                lines.append(f"    removed {old!r}")
-        return "\n".join(lines)
-
-    def to_dict(self):
-        """A JSON-friendly copy (node keys as their ``repr`` when not strings)."""
-        def k(x):
-            return x if isinstance(x, str) else repr(x)
-        recs = [{"pass": r["pass"], "before": r["before"], "after": r["after"],
-                 **{kind: [[k(a), k(b)] for a, b in r[kind]] for kind in ("folded", "aliased", "merged")},
-                 "removed": [k(a) for a in r["removed"]]} for r in self.records]
-        return {"before": self.before, "after": self.after, "records": recs}
-
-
-def _record(name, before):
-    return {"pass": name, "before": before, "after": before, "folded": [], "aliased": [],
-            "merged": [], "removed": []}
-
-
-def _is_feedable(data, fold_seed):
-    return bool(data.get("feedable")) and not fold_seed
-
-
-def _rebuild(graph, order, attrs, operands, alias, record):
-    """The new DiGraph from per-node attrs/operands; remap graph attrs through ``alias``."""
-    out = nx.DiGraph()
-    out.graph.update({k: v for k, v in graph.graph.items()})
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
-    for v in order:
-        if v in attrs:
-            data = attrs[v]
-            if "local" in data:
-                loc = final(data["local"])
-                if loc in attrs and loc != v:
-                    data["local"] = loc
-                else:
-                    del data["local"]
-            out.add_node(v, **data)
-    for v in order:
-        if v not in attrs or not operands.get(v):
-            continue
-        grouped = {}
-        for pos, u in enumerate(operands[v]):
-            grouped.setdefault(final(u), []).append(pos)
-        for u, pos in grouped.items():
-            out.add_edge(u, v, arg=pos[0] if len(pos) == 1 else pos)
-    _remap_attrs(out, final)
-    record["after"] = out.number_of_nodes()
-    return out
-
-
-def _remap_attrs(out, final):
-    if "grads" in out.graph:
-        out.graph["grads"] = {w: final(n) for w, n in out.graph["grads"].items()}
-        for extra in ("hvp", "gradient"):
-            if isinstance(out.graph.get(extra), dict):
-                out.graph[extra] = {w: final(n) for w, n in out.graph[extra].items()}
-        seed = out.graph.get("seed")
-        if seed is not None and (seed not in out or not out._node[seed].get("feedable")):
-            out.graph["seed"] = None
-    elif out.graph.get("output") is not None:
-        try:
-            out.graph["output"] = final(out.graph["output"])
-        except TypeError:
-            pass
-
-
-def _prepare(graph):
-    p = make_plan(graph)
-    attrs = {v: dict(graph._node[v]) for v in p.order}
-    operands = {v: list(p.operands[v]) for v in p.ops}
-    return p, attrs, operands
-
-
-def _const_value(data):
-    return np.asarray(data["value"])
-
-
-def _all_equal(value, number):
-    arr = np.asarray(value)
-    return arr.dtype.kind in "biuf" and arr.size > 0 and bool(np.all(arr == number))
 
 
 def _fold(graph, shapes=None, fold_seed=True):
