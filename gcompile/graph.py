@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 
 from .errors import GraphError, did_you_mean
 from .registry import LEAF_OPS, lookup
@@ -46,11 +47,16 @@ def _positions(graph, u, v, data, arity):
         raise GraphError(f"edge {u!r} -> {v!r} has no 'arg' attribute (the operand position; "
                          f"only the single edge into a unary op may omit it)")
     args = arg if isinstance(arg, (list, tuple)) else (arg,)
-    for a in args:
-        if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < arity:
+    out = []
+    for a in args:  # ints, numpy integers too; never bools or floats
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)) \
+                or not 0 <= a < arity:
             raise GraphError(f"edge {u!r} -> {v!r}: 'arg' {arg!r} is not an operand position "
                              f"of op {graph.nodes[v]['op']!r}, which takes {arity} operand(s)")
-    return args
+        out.append(int(a))
+    if not out:
+        raise GraphError(f"edge {u!r} -> {v!r}: 'arg' is an empty list")
+    return out
 
 
 def check_node(graph, v, data):

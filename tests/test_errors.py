@@ -64,7 +64,7 @@ def test_duplicate_position():
 
 
 def test_position_out_of_range_and_bad_types():
-    for bad in (2, -1, "0", 1.0, True, [0, 5]):
+    for bad in (2, -1, "0", 1.0, True, [0, 5], [], np.int64(7), np.bool_(True)):
         g = op_graph("add", 2)
         g.edges["a1", "out"]["arg"] = bad
         with raises("'a1' -> 'out'"):
@@ -195,3 +195,10 @@ def test_deep_graphs_never_raise_recursion_error():
     values = gc.evaluate(g, {"x": 0.1})
     assert np.isfinite(values["n30000"])
     gc.plan(g)
+
+
+def test_numpy_integer_positions_are_accepted():
+    g = op_graph("sub", 2)
+    g.edges["a0", "out"]["arg"] = np.int64(0)
+    g.edges["a1", "out"]["arg"] = [np.int32(1)]
+    assert gc.gradients(g, {"a0": 5.0, "a1": 3.0}, "out", ["a0", "a1"]) == {"a0": 1.0, "a1": -1.0}
