@@ -8,7 +8,9 @@ graphs into one simplified program (:mod:`gcompile.lowering`), writes it as
 straight-line Python (:mod:`gcompile.liveness`) and compiles it; later calls
 with the same signature run that function directly: no networkx, no dispatch
 per node.  Float scalars run as pure-Python ``math`` code, arrays as numpy
-calls.  ``f.source`` is the generated code of the latest signature: one line
+calls.  Tensors and dask arrays run the same way on their own library:
+the namespace comes from the feeds (:mod:`gcompile.namespace`), is part of the
+signature, and their code has no ``math`` fast path.  ``f.source`` is the generated code of the latest signature: one line
 per computed node, commented with the node's key and op (and the single-use
 nodes fused into it).  Each intermediate is released (``del``) on the line
 that reads it last; ``f.peak_bytes(feeds)`` reports the peak bytes one call
@@ -58,6 +60,7 @@ from .evaluate import as_value, evaluate
 from .graph import as_node_list, plan as make_plan
 from .liveness import emit
 from .lowering import F8, lower
+from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
 __all__ = ["compile", "CompiledGradient"]
 
@@ -187,6 +190,7 @@ class CompiledGradient:
         if not isinstance(feeds, Mapping):
             raise GraphError(f"feeds must be a mapping from node to value, got {type(feeds).__name__}")
         args, sig = [], []
+        foreign = False
         for node, default, declared in self._inputs:
             value = feeds.get(node, default)
             if value is _MISSING:
@@ -198,18 +202,24 @@ class CompiledGradient:
                 key = (value.dtype.str, value.shape)
             else:
                 value, key = _convert(value, node)
+                foreign = foreign or len(key) == 3
             if declared is not None and (() if key is _SCALAR else key[1]) != declared:
                 raise GraphError(f"input {node!r} declares shape {declared} but was fed "
                                  f"{describe_value(value)}")
             args.append(value)
             sig.append(key)
+        if foreign:  # one library for all feeds (GraphError naming the inputs otherwise)
+            namespace_of([(node, value) for (node, _, _), value in zip(self._inputs, args)])
         return args, tuple(sig)
 
     def _specialize(self, args, sig):
+        xp = np
+        if any(key is not _SCALAR and len(key) == 3 for key in sig):
+            xp = namespace_of([(node, value) for (node, _, _), value in zip(self._inputs, args)])
         with paused_gc():
-            return self._build(sig)
+            return self._build(sig, xp)
 
-    def _build(self, sig):
+    def _build(self, sig, xp=np):
         if self._fingerprint != (self.graph.number_of_nodes(), self.graph.number_of_edges()):
             raise GraphError("the graph changed after gc.compile: compile it again")
         signature = {}
@@ -220,10 +230,12 @@ class CompiledGradient:
         bwd = grad(self.graph, self.output, self.wrt, shapes=shapes)
         t1 = time.perf_counter()
         prog = lower(self.graph, bwd, self.output, signature, plan=self._plan)
+        if xp is not np:  # no math.* on a tensor: every node calls the namespace
+            prog.scalar = [False] * len(prog.scalar)
         grads = bwd.graph["grads"]
         targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
         t2 = time.perf_counter()
-        emitted = emit(prog, targets, release=self.release)
+        emitted = emit(prog, targets, release=self.release, xp=xp)
         t3 = time.perf_counter()
         _counter[0] += 1
         filename = f"<gcompile-{_counter[0]}>"
@@ -281,15 +293,30 @@ def _convert(value, node):
             and not isinstance(value, np.generic):
         return float(value), _SCALAR
     value = as_value(value, node)
+    if is_foreign_array(value):  # torch, dask...: the library and device are in the key
+        dtype = _dtype_str(value.dtype)
+        return value, (dtype, tuple(value.shape), (library_of(value), device_of(value)))
     if isinstance(value, np.float64):
         return float(value), _SCALAR
     if not isinstance(value, (np.ndarray, np.generic)):
-        raise GraphError(f"feed for input {node!r}: compiled code runs on numpy values, got "
+        raise GraphError(f"feed for input {node!r}: compiled code runs on arrays, got "
                          f"{describe_value(value)}")
     if value.dtype.kind == "f" and value.dtype.itemsize == 8 and value.shape == () \
             and isinstance(value, np.ndarray):
         return value, (value.dtype.str, ())
     return value, (value.dtype.str, tuple(value.shape))
+
+
+def _dtype_str(dtype):
+    """numpy's ``dtype.str`` of an array's dtype (torch.float64 -> '<f8'; else its name)."""
+    text = getattr(dtype, "str", None)
+    if isinstance(text, str):
+        return text
+    name = str(dtype).rsplit(".", 1)[-1]
+    try:
+        return np.dtype(name).str
+    except TypeError:
+        return "|" + name
 
 
 def _ancestors(graph, targets):

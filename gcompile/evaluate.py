@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import GraphError, describe_value
 from .graph import plan as make_plan
+from .namespace import is_foreign_array, namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
 
@@ -48,8 +49,8 @@ def as_value(value, node):
         if arr.dtype.kind not in "biufc":
             raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
         return arr
-    if hasattr(value, "__array_namespace__"):
-        return value
+    if hasattr(value, "__array_namespace__") or is_foreign_array(value):
+        return value  # a torch tensor, a dask array...: see gcompile.namespace
     raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
 
 
@@ -76,13 +77,16 @@ def leaf_value(graph, node, data, feeds):
     return value
 
 
-def evaluate(graph, feeds=None, *, xp=np) -> dict:
+def evaluate(graph, feeds=None, *, xp=None) -> dict:
     """Evaluate every node of ``graph``; return ``{node: value}``.
 
     ``feeds`` maps input nodes to values; entries the graph does not read are
     ignored, so a forward result can feed its backward graph.  An input with a
     ``value`` attribute uses it when not fed.  A node whose ``feedable``
     attribute is true (the seed of a backward graph) takes its feed when given.
+    ``xp`` is the array namespace; by default it comes from the fed values
+    (:func:`gcompile.namespace.namespace_of`): numpy, or e.g. torch or dask
+    when the feeds are tensors or dask arrays.
 
     Examples
     --------
@@ -94,11 +98,13 @@ def evaluate(graph, feeds=None, *, xp=np) -> dict:
     return interpreter(graph, xp=xp)(feeds)
 
 
-def interpreter(graph, *, xp=np):
+def interpreter(graph, *, xp=None):
     """Validate ``graph`` once; return ``run(feeds) -> {node: value}`` to call many times.
 
     The graph is read when ``interpreter`` is called: later changes to it are
-    not seen by ``run``.
+    not seen by ``run``.  ``xp=None`` takes the namespace from each call's
+    feeds; with a non-numpy namespace, numpy-array constants and defaults are
+    converted to it.
 
     Examples
     --------
@@ -128,18 +134,36 @@ def interpreter(graph, *, xp=np):
         values = {v: leaf_value(graph, v, data, feeds) for v, data in leaves}
         fed = {v: as_value(feeds[v], v) for v in feedable if v in feeds}
         values.update(fed)
+        ns = xp if xp is not None else namespace_of(
+            [(v, values[v]) for v, _ in leaves if v in feeds] + list(fed.items()))
+        if ns is not np:
+            for v, _ in leaves:
+                if isinstance(values[v], np.ndarray):
+                    values[v] = ns.asarray(values[v])
         key = None
         try:
-            for key, forward, args, params in steps:
+            for key, forward, args, params in steps if ns is np else ():
                 if key in fed:
                     values[key] = fed[key]
                 else:
-                    values[key] = forward(xp, *[values[a] for a in args], **params)
+                    values[key] = forward(np, *[values[a] for a in args], **params)
+            # Another library: an op on numbers alone (1.0 / 100.0 in a backward graph)
+            # runs on numpy as above; the array API leaves it undefined (torch: float32).
+            for key, forward, args, params in steps if ns is not np else ():
+                if key in fed:
+                    values[key] = fed[key]
+                    continue
+                operands = [values[a] for a in args]
+                space = np if all([isinstance(o, _NUMBERS) for o in operands]) else ns
+                values[key] = forward(space, *operands, **params)
         except Exception as err:  # name the node, its op and its operands' shapes
             raise _node_error(p, key, [values[a] for a in p.operands[key]], err) from None
         return values
 
     return run
+
+
+_NUMBERS = (int, float, np.generic)
 
 
 def _node_error(p, node, args, err):

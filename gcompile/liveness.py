@@ -11,7 +11,8 @@ Names are generated (``i<k>`` inputs, ``c<k>`` constants, ``v<k>`` values);
 node keys appear only in comments, escaped so no key can end a comment.  A
 value is released (``del``) on the line that reads it last.  Scalar-shaped
 float64 nodes use Python operators and the registry's ``scalar`` functions
-(``math.tanh``); other nodes call the registry's numpy ``forward``.
+(``math.tanh``); other nodes call the registry's ``forward`` on numpy, or on the
+namespace ``xp`` given to :func:`emit` (torch, dask: see :mod:`gcompile.namespace`).
 
 Examples
 --------
@@ -84,8 +85,12 @@ def sanitize(key, limit=60):
 class _Names:
     """Namespace names: constants, callables; never a node key or attribute text."""
 
-    def __init__(self):
-        self.ns = {"f64": np.float64, "copy": np.array}
+    def __init__(self, xp=np):
+        self.xp = xp
+        if xp is np:
+            self.ns = {"f64": np.float64, "copy": np.array}
+        else:  # another library: its own 0-d arrays, its own copies, its own constants
+            self.ns = {"f64": _same, "copy": functools.partial(_copy, xp)}
         self.by_key = {}
         self.n_consts = 0
 
@@ -114,9 +119,19 @@ class _Names:
         name = self.by_key.get(key)
         if name is None:
             name = self.by_key[key] = f"c{self.n_consts}"
+            if self.xp is not np and isinstance(value, (np.ndarray, np.generic)):
+                value = self.xp.asarray(value)
             self.ns[name] = value
             self.n_consts += 1
         return name
+
+
+def _same(value):
+    return value
+
+
+def _copy(xp, value):
+    return xp.asarray(value, copy=True)
 
 
 def _plain(name):
@@ -148,7 +163,7 @@ def _implement(prog, i, names, opdef, ids, params, scalar):
         fn = names.bind(("fn", "scalar", opdef.name), opdef.scalar, opdef.name)
     else:
         key = ("fn", "forward", opdef.name) if not params else ("fn", "forward", i)
-        fn = names.bind(key, functools.partial(opdef.forward, np, **params), f"np_{opdef.name}")
+        fn = names.bind(key, functools.partial(opdef.forward, names.xp, **params), f"np_{opdef.name}")
     return fn + "(" + ", ".join("{%d}" % k for k in range(len(ids))) + ")", scalar
 
 
@@ -164,8 +179,11 @@ def _needed(prog, targets):
     return keep
 
 
-def emit(prog, targets, *, release=True):
-    """Write the function computing ``targets`` (output first, then gradients) of ``prog``."""
+def emit(prog, targets, *, release=True, xp=np):
+    """Write the function computing ``targets`` (output first, then gradients) of ``prog``.
+
+    Array nodes call the registry forwards on the namespace ``xp``.
+    """
     kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
@@ -177,7 +195,7 @@ def emit(prog, targets, *, release=True):
             consumer[j] = i
     for t in targets:
         uses[t] = uses.get(t, 0) + 2
-    names = _Names()
+    names = _Names(xp)
     cache = {}
     impl = {i: _impl(prog, i, names, cache) for i in ops}
     fused, depth, scalar_only = set(), {}, {}
