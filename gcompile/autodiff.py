@@ -41,7 +41,7 @@ _DISCONNECTED = ("zero", "warn", "raise")
 
 
 class _Builder:
-    """Collects backward nodes as integer ids; names and builds the DiGraph at the end."""
+    """Collects backward nodes as integer ids and names them at the end."""
 
     def __init__(self, fwd, shapes):
         self.fwd = fwd
@@ -79,8 +79,8 @@ class _Builder:
             self.reads[key] = ref
         return ref
 
-    def build(self, fwd_keys):
-        """Give every node a unique readable key and return the networkx DiGraph."""
+    def name(self, fwd_keys):
+        """Give every node a unique readable key (``local`` ids become keys); return the keys."""
         names = [None] * len(self.attrs)
         used = set(fwd_keys)
         for key, ref in self.reads.items():
@@ -97,17 +97,13 @@ class _Builder:
         for attrs in self.attrs:
             if "local" in attrs:
                 attrs["local"] = names[attrs["local"]]
-        return _digraph(names, self.attrs, self.operands), names
+        return names
 
 
 def _digraph(names, attrs, operands):
-    """Build the DiGraph in one pass over networkx's own adjacency dicts.
-
-    ``add_nodes_from``/``add_edges_from`` re-check every item; the names here
-    are unique by construction, so filling the dicts directly is several times
-    faster on graphs of a million nodes (the structure is networkx's documented
-    dict-of-dicts: ``_node``, ``_succ`` (= ``_adj``) and ``_pred``).
-    """
+    """Fill networkx's documented dict-of-dicts (``_node``, ``_succ`` = ``_adj``, ``_pred``):
+    the names are unique by construction, so this is several times faster on a million nodes
+    than ``add_nodes_from``/``add_edges_from``, which re-check every item."""
     bwd = nx.DiGraph()
     node, succ, pred = bwd._node, bwd._succ, bwd._pred
     for name, data in zip(names, attrs):
@@ -215,7 +211,9 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     if disconnected not in _DISCONNECTED:
         raise GraphError(f"disconnected must be one of {_DISCONNECTED}, got {disconnected!r}")
     with paused_gc():
-        bwd = _grad(graph, output, wrt, shapes, disconnected)
+        names, attrs, operands, meta = backward_records(graph, output, wrt, shapes, disconnected)
+        bwd = _digraph(names, attrs, operands)
+    bwd.graph.update(meta)
     if optimize:
         from .passes import optimize as run_passes
 
@@ -224,8 +222,11 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     return bwd
 
 
-def _grad(graph, output, wrt, shapes, disconnected):
-    p = make_plan(graph)
+def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
+    """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
+    :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
+    Operand ids index the same lists; every node comes after its operands."""
+    p = plan or make_plan(graph)
     (output,) = as_node_list(graph, [output], "output") if _hashable(output) else (None,)
     if output is None:
         raise GraphError("output must be a node key")
@@ -287,10 +288,10 @@ def _grad(graph, output, wrt, shapes, disconnected):
     for w in missing:
         totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
                                hint=f"d{_label(w)}", rule="no path to the output: zero")
-    bwd, names = b.build(graph._node)
-    bwd.graph.update(grads={w: names[totals[w].id] for w in wrt}, output=output, wrt=list(wrt),
-                     seed=names[seed.id])
-    return bwd
+    names, attrs, operands = b.name(graph._node), b.attrs, b.operands
+    b.attrs = b.operands = b.reads = None  # frag's cached methods hold b in a cycle
+    return names, attrs, operands, dict(grads={w: names[totals[w].id] for w in wrt},
+                                        output=output, wrt=list(wrt), seed=names[seed.id])
 
 
 @contextlib.contextmanager

@@ -54,12 +54,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .autodiff import grad, paused_gc
+from .autodiff import backward_records, grad, paused_gc
 from .errors import GraphError, describe_value
 from .evaluate import as_value, evaluate
 from .graph import as_node_list, plan as make_plan
 from .liveness import emit
-from .lowering import F8, lower
+from .lowering import F8, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
 __all__ = ["compile", "CompiledGradient"]
@@ -227,12 +227,14 @@ class CompiledGradient:
             signature[node] = ((), F8) if key is _SCALAR else (key[1], key[0][1:])
         shapes = {node: s for node, (s, _) in signature.items()}
         t0 = time.perf_counter()
-        bwd = grad(self.graph, self.output, self.wrt, shapes=shapes)
+        # gc.grad's records, lowered without building its DiGraph (same program)
+        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._plan)
         t1 = time.perf_counter()
-        prog = lower(self.graph, bwd, self.output, signature, plan=self._plan)
+        prog = lower_records(self.graph, records, self.output, signature, self._plan)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
-        grads = bwd.graph["grads"]
+        grads = records[3]["grads"]
+        del records
         targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
         t2 = time.perf_counter()
         emitted = emit(prog, targets, release=self.release, xp=xp)

@@ -237,7 +237,7 @@ def emit(prog, targets, *, release=True, xp=np):
         reads, notes = [], []
         rhs = render(i, reads, notes)
         name = var[i] = f"v{len(var)}"
-        lines.append((f"    {name} = {rhs}", (prog.keys[i], prog.op_names[i], notes)))
+        lines.append((f"    {name} = {rhs}", (prog.keys[i], prog.op_names[i], tuple(notes))))
         reads_of_line.append((len(lines) - 1, reads))
     slots, seen = [], set()
     for t in targets:
@@ -250,6 +250,7 @@ def emit(prog, targets, *, release=True, xp=np):
         _add_dels(lines, reads_of_line, set(var[t] for t in targets if kinds[t] == OP))
     out = f"{slots[0]}, ({', '.join(slots[1:])}{',' if len(slots) == 2 else ''})"
     lines.append((f"    return {out}", "value, gradients"))
+    text = render = None  # their closures refer to each other: free prog now, not at a GC pass
     return Emitted(list(prog.inputs), lines, names.ns, len(var))
 
 

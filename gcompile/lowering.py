@@ -34,7 +34,7 @@ from .evaluate import as_value
 from .graph import plan as make_plan
 from .registry import broadcast_shape, lookup
 
-__all__ = ["Program", "lower", "demand_order", "INPUT", "CONST", "OP", "F8"]
+__all__ = ["Program", "lower", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
 
 INPUT, CONST, OP = "input", "const", "op"
 #: Static dtype marker of float64 values (numpy ``dtype.str`` without byte order).
@@ -89,11 +89,49 @@ def lower(graph, bwd, output, signature, plan=None):
     ``bwd`` is ``gc.grad(graph, output, wrt, shapes=...)``; ``plan`` the
     forward graph's :func:`~gcompile.plan`, if already made.
     """
-    prog = Program()
     p = plan or make_plan(graph)
+    prog = _lower_forward(graph, p, [output] + list(bwd.graph["grads"]), signature)
+    try:
+        _lower_backward(prog, bwd, bwd._node.items(), None)
+    except _OutOfOrder:  # not what gc.grad makes, but any valid graph is accepted
+        return _lower_sorted(graph, bwd, output, signature, p)
+    return prog
+
+
+def lower_records(graph, records, output, signature, plan):
+    """:func:`lower` of the backward graph as ``gcompile.autodiff.backward_records`` gives it.
+
+    Same program as ``lower`` of the DiGraph ``gc.grad`` builds from those
+    records, without building it; operands are list indices, not keys.
+    """
+    names, attrs, operands, meta = records
+    prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
+    alias = prog.alias
+    ids = [0] * len(names)
+    opdefs = {}
+    for i, data in enumerate(attrs):
+        v, name = names[i], data["op"]
+        if data["role"] == "forward_value":
+            if v not in alias:
+                raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
+                                 f"for the output")
+            ids[i] = alias[v]
+        elif name == "const":
+            ids[i] = _add_const(prog, v, const_value(data["value"], v), name)
+        else:
+            opdef = opdefs.get(name)
+            if opdef is None:
+                opdef = opdefs[name] = lookup(name, node=v)
+            params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
+            ids[i] = _add_op(prog, v, opdef, [ids[u] for u in operands[i]], params)
+    return prog
+
+
+def _lower_forward(graph, p, targets, signature):
+    prog = Program()
     nodes = graph._node
     inputs = {v: k for k, v in enumerate(signature)}
-    for v in demand_order(p, [output] + list(bwd.graph["grads"])):
+    for v in demand_order(p, targets):
         if v in p.ops:
             _add_op(prog, v, p.ops[v], [prog.alias[u] for u in p.operands[v]], p.params[v])
         elif nodes[v]["op"] == "const":
@@ -102,10 +140,6 @@ def lower(graph, bwd, output, signature, plan=None):
             shape, dtype = signature[v]
             prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
     prog.inputs = list(inputs)
-    try:
-        _lower_backward(prog, bwd, bwd._node.items(), None)
-    except _OutOfOrder:  # not what gc.grad makes, but any valid graph is accepted
-        return _lower_sorted(graph, bwd, output, signature, p)
     return prog
 
 
@@ -269,7 +303,7 @@ def _add_op(prog, key, opdef, ids, params):
         if same is not None:
             prog.alias[key] = same
             prog.folded += 1
-            return
+            return same
     if len(ids) == 1:
         a = ids[0]
         shape = shapes[a] if name in _SAME_UNARY else _shape(opdef, key, [shapes[a]], params)
@@ -290,9 +324,9 @@ def _add_op(prog, key, opdef, ids, params):
         value = _fold(prog, opdef, ids, params)
         if value is not None:
             prog.folded += 1
-            _add_const(prog, key, value, name)
-            return
-    prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
+            return _add_const(prog, key, value, name)
+    i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
+    return i
 
 
 def _fold(prog, opdef, ids, params):
