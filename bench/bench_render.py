@@ -27,7 +27,7 @@ import networkx as nx
 import numpy as np
 
 import gcompile as gc
-from gcompile.engines import run_engine
+from gcompile.drawing.engines import find_engine, run_engine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 OPS = ("add", "mul", "sub", "tanh", "exp", "sin")
@@ -73,7 +73,7 @@ def machine():
 
 
 def engine_version(name):
-    exe = shutil.which("dot") if name == "dot" else gc.engines.find_engine(name)[1]
+    exe = shutil.which("dot") if name == "dot" else find_engine(name)[1]
     done = subprocess.run([exe, "-V"], capture_output=True, text=True, check=False)
     return (done.stderr or done.stdout).strip().splitlines()[0]
 

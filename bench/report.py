@@ -115,7 +115,7 @@ def write_results(res, path):
     if prof:
         w.append(f"Profile of a second `gc.compile` at N={prof[-1]['n']:,} (cProfile, by own "
                  "time; the profiler roughly doubles the times; `_grad`, `_digraph`, `add_node`, "
-                 "`fragment.method` are gc.grad; `lowering`/`liveness` are gc.compile's passes; "
+                 "`fragment.method` are gc.grad; `lowering`/`emit` are gc.compile's passes; "
                  "`builtins.compile` is CPython compiling the generated source):\n")
         w.append("```\n" + prof[-1]["profile"] + "\n```\n")
     r = res["w2"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gcompile as gc
 from gcompile.examples import EXAMPLES, apple
-from gcompile.render import export
+from gcompile.drawing.base import export
 
 DOCS = Path(__file__).resolve().parent
 IMAGES = DOCS / "images"

@@ -8,14 +8,13 @@ Examples
 """
 from . import optable as _optable  # noqa: F401  (registers the built-in ops)
 from .autodiff import ROLES, grad, gradients
-from .codegen import CompiledGradient, compile  # noqa: A004  (gc.compile; shadows the builtin only here)
+from .compiled import CompiledGradient, compile  # noqa: A004  (gc.compile; shadows the builtin only here)
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import plan
 from .io import from_json, load, save, to_json
 from .registry import OpDef, defop, lookup, registered_ops
-from .render import render, render_pair, to_dot
-from .render_diff import render_passes
+from .drawing import render, render_pair, render_passes, to_dot
 from .shapes import infer_shapes
 from . import ops
 from .trace import GraphBuilder, trace

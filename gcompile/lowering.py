@@ -13,7 +13,7 @@ signature:
   static shape and dtype prove the interpreter's result equals ``x``;
 - ``x * -1`` becomes ``neg(x)``.
 
-Nodes nothing needs are dropped later, by :mod:`gcompile.liveness`.
+Nodes nothing needs are dropped later, by :mod:`gcompile.emit`.
 
 Examples
 --------
@@ -53,7 +53,7 @@ _SAME_SHAPE = frozenset(("sum_to_like", "reshape_like", "broadcast_like"))
 
 
 class Program:
-    """Flat arrays indexed by node id: what :mod:`gcompile.liveness` turns into source.
+    """Flat arrays indexed by node id: what :mod:`gcompile.emit` turns into source.
 
     ``kinds[i]`` is ``INPUT`` (``payload[i]`` = input position), ``CONST``
     (``payload[i]`` = value) or ``OP`` (``payload[i]`` = ``(opdef, operand ids,

@@ -1,7 +1,7 @@
 """Step-through backpropagation: one self-contained HTML page, one SVG frame per step.
 
 :func:`step_through` evaluates the forward graph node by node, then the
-backward graph op by op, and draws each step with :func:`gcompile.render.pair_to_dot`
+backward graph op by op, and draws each step with :func:`gcompile.drawing.draw.pair_to_dot`
 (forward graph above, backward graph below) with the current node outlined
 (its ``highlight`` option) and only the values known so far written in.  A last frame outlines
 the gradients.  The page has no external resources (a Content-Security-Policy
@@ -33,8 +33,8 @@ from .autodiff import grad
 from .errors import GraphError
 from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
-from .render_pairs import drawn_backward_nodes, pair_to_dot
-from .render_style import format_value
+from .drawing.pair import drawn_backward_nodes, pair_to_dot
+from .drawing.style import format_value
 
 __all__ = ["step_through", "frames"]
 
@@ -168,7 +168,7 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
     path : str or Path
         The HTML file to write.
     engine : str
-        Graphviz engine (see :mod:`gcompile.engines`).
+        Graphviz engine (see :mod:`gcompile.drawing.engines`).
     title : str, optional
         Page heading (default: ``d output / d wrt``).
     max_steps : int

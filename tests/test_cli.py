@@ -105,7 +105,7 @@ def test_cli_doc_shows_the_real_output(apple_out):
 
 
 def test_an_internal_error_is_one_line_with_status_1(tmp_path, capsys, monkeypatch):
-    import gcompile.cli_commands as commands
+    import gcompile.cli.commands as commands
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

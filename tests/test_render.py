@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 import gcompile as gc
-from gcompile import engines
+from gcompile.drawing import engines
 from gcompile.examples import EXAMPLES, apple, apple_orange
-from gcompile.render import export, pair_to_dot
-from gcompile.render_style import FONT_STACK, clean_text, format_number, format_value
+from gcompile.drawing.base import export
+from gcompile.drawing.pair import pair_to_dot
+from gcompile.drawing.style import FONT_STACK, clean_text, format_number, format_value
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -376,7 +377,7 @@ def test_every_example_pair_renders(name, tmp_path):
 
 
 def test_big_graphs_draw_shared_leaves_once_per_use(monkeypatch):
-    render_module = sys.modules["gcompile.render"]   # gc.render is the function
+    render_module = sys.modules["gcompile.drawing.draw"]   # gc.render is the function
     g, feeds = apple_orange()
     values = gc.evaluate(g, feeds)
     monkeypatch.setattr(render_module, "SPLIT_LEAVES_NODES", 3)

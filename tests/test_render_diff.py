@@ -10,7 +10,8 @@ import pytest
 
 import gcompile as gc
 from gcompile.examples import apple, apple_orange
-from gcompile.render_diff import pass_fates, passes_to_dot
+from gcompile.drawing.diff import pass_fates, passes_to_dot
+from gcompile.drawing.style import format_number
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENGINES = ["graphviz-pure", pytest.param("dot", marks=pytest.mark.skipif(
@@ -60,7 +61,7 @@ def test_apple_orange_before_and_after(tmp_path, engine):
         assert note in texts, note
     # the same gradients on both sides (seed numbers: 2.2, 110, 3.3, 165, 650)
     for key in ("dapple", "dapple_num", "dorange", "dorange_num"):
-        value = "= " + gc.render_style.format_number(gc.evaluate(bwd, gc.evaluate(g, feeds))[key])
+        value = "= " + format_number(gc.evaluate(bwd, gc.evaluate(g, feeds))[key])
         assert value in before[key][3] and value in after[key][3]
     assert "= 650" in after["all_price"][3]                            # d price/d tax, aliased
 

@@ -7,7 +7,7 @@ import pytest
 
 import gcompile as gc
 from gcompile.examples import apple
-from gcompile.render_pairs import drawn_backward_nodes, pair_to_dot
+from gcompile.drawing.pair import drawn_backward_nodes, pair_to_dot
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENGINES = ["graphviz-pure", pytest.param("dot", marks=pytest.mark.skipif(

@@ -9,7 +9,7 @@ import pytest
 
 import gcompile as gc
 from gcompile.examples import apple
-from gcompile.render_style import THEMES
+from gcompile.drawing.style import THEMES
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENGINES = ["graphviz-pure", pytest.param("dot", marks=pytest.mark.skipif(

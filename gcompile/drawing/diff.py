@@ -24,12 +24,12 @@ Examples
 """
 from __future__ import annotations
 
-from .evaluate import evaluate
-from .passes import PASSES, optimize
-from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
-                          new_diagram, theme_colors, write_image)
-from .render_nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
-from .render_style import clean_text, html_label
+from ..evaluate import evaluate
+from ..passes import PASSES, optimize
+from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
+                   new_diagram, theme_colors, write_image)
+from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
+from .style import clean_text, html_label
 
 __all__ = ["passes_to_dot", "render_passes", "pass_fates"]
 
@@ -158,7 +158,7 @@ def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **opt
         Values of the graph's leaves (e.g. ``gc.evaluate(fwd, feeds)``): both
         graphs are evaluated from them and show the same gradients.
     engine, dpi
-        As for :func:`gcompile.render`.
+        As for :func:`gcompile.drawing.draw`.
     **options
         ``passes``, ``keep``, ``fold_seed``, ``shapes`` (as for
         :func:`gcompile.optimize`) and the style options ``rankdir`` (default

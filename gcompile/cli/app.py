@@ -23,10 +23,10 @@ import sys
 import textwrap
 import traceback
 
-from .cli_commands import FORMATS, run_eval, run_example, run_grad, run_render
-from .cli_teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
-                        run_explain, run_step_through)
-from .errors import GraphError
+from .commands import FORMATS, run_eval, run_example, run_grad, run_render
+from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
+                    run_explain, run_step_through)
+from ..errors import GraphError
 
 __all__ = ["main", "build_parser"]
 
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["explain", "apple", "--max-paths", "3"]).max_paths
     3
     """
-    from . import __version__
+    from .. import __version__
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog=_PROG, formatter_class=fmt, epilog=_MAIN_EPILOG,

@@ -1,6 +1,6 @@
 """How diagrams look: themes, fonts, human numbers and safe label text.
 
-Pure formatting helpers for :mod:`gcompile.render`: nothing here runs an
+Pure formatting helpers for :mod:`gcompile.drawing.draw`: nothing here runs an
 engine.  Every piece of user text (node keys, labels, values) passes through
 :func:`clean_text` and then :func:`html_text` (for HTML-like labels) or
 :func:`plain_text` (for escString attributes such as tooltips), so quotes,
@@ -74,7 +74,7 @@ def theme(name):
     >>> theme("dark")["bg"]
     '#0d1117'
     """
-    from .errors import GraphError, did_you_mean
+    from ..errors import GraphError, did_you_mean
     if name not in THEMES:
         raise GraphError(f"unknown theme {name!r}; choose one of {sorted(THEMES)}"
                          + did_you_mean(name, THEMES))

@@ -5,15 +5,15 @@ itself in Jupyter through gcompile's engine); :func:`render` writes it as
 SVG, PNG, PDF or DOT; :func:`render_pair` draws a forward graph and its
 backward graph in one picture, each backward node in its forward node's
 column and colour, the forward values the backward pass keeps (residuals) as
-dashed links.  Engines are described in :mod:`gcompile.engines`.
+dashed links.  Engines are described in :mod:`gcompile.drawing.engines`.
 
 Style options (keyword arguments of all three): ``rankdir`` ("LR" or "TB"),
 ``theme`` ("light" or "dark"), ``show_values`` (bool), ``rules`` (show the
 local derivative rule on backward nodes), ``collapse`` (nodes sharing a
 ``group`` attribute: "cluster", "box" or None; single graphs only),
 ``title``, ``highlight`` (a node and its correspondence, or a path: see
-:mod:`gcompile.render_highlight`) and ``color_by`` (single graphs: "kind", or
-"order" for higher-order graphs, see :mod:`gcompile.render_orders`).
+:mod:`gcompile.drawing.highlight`) and ``color_by`` (single graphs: "kind", or
+"order" for higher-order graphs, see :mod:`gcompile.drawing.orders`).
 
 Examples
 --------
@@ -26,14 +26,14 @@ True
 """
 from __future__ import annotations
 
-from .errors import GraphError
-from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
-                          new_diagram, theme_colors, write_image)
-from .render_nodes import SIZES, edge_attrs, node_attrs, node_kind
-from .render_highlight import HIGHLIGHT_EDGE, graph_highlight, outline
-from .render_orders import legend_label, order_colors, uses_orders
-from .render_pairs import pair_to_dot
-from .render_style import clean_text, html_label, plain_text
+from ..errors import GraphError
+from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
+                   new_diagram, theme_colors, write_image)
+from .nodes import SIZES, edge_attrs, node_attrs, node_kind
+from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
+from .orders import legend_label, order_colors, uses_orders
+from .pair import pair_to_dot
+from .style import clean_text, html_label, plain_text
 
 __all__ = ["Diagram", "to_dot", "pair_to_dot", "render", "render_pair", "export"]
 
@@ -67,7 +67,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     highlight : node, list or dict, optional
         Outline a node and the nodes whose ``origin`` it is, a path (a list of
         nodes joined by edges), or ``{"nodes": [...]}`` exactly; see
-        :mod:`gcompile.render_highlight`.
+        :mod:`gcompile.drawing.highlight`.
     color_by : {"auto", "kind", "order"}
         Fill nodes by kind, or by derivative ``order`` with a legend of node
         counts per order (graphs from ``gc.hvp``, ``gc.hessian``,

@@ -282,7 +282,7 @@ def test_returned_arrays_are_never_inputs_or_constants():
 
 
 def test_backward_graph_in_any_node_order_lowers_the_same():
-    from gcompile.liveness import emit
+    from gcompile.emit import emit
     from gcompile.lowering import lower
 
     g = w1_graph(make_w1(60))

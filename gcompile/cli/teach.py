@@ -2,7 +2,7 @@
 
 Each ``run_*`` function takes the parsed arguments, prints on stdout and
 returns the exit status; user errors are raised as :class:`~gcompile.GraphError`
-and printed by :func:`gcompile.cli.main` as one line (exit status 2).
+and printed by :func:`gcompile.cli.app` as one line (exit status 2).
 
 - ``compare``: :func:`gcompile.compare` of GRAPH and its backward graph, as a
   text table, Markdown or JSON.  When every input has a value (fed, its
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_inputs import default_output, default_wrt, is_integral, load_graph, parse_feeds
-from .errors import GraphError
-from .evaluate import evaluate
+from .inputs import default_output, default_wrt, is_integral, load_graph, parse_feeds
+from ..errors import GraphError
+from ..evaluate import evaluate
 
 __all__ = ["COMPARE_FORMATS", "compare_format", "passes_report", "leaf_shapes", "check_float_wrt",
            "run_compare", "run_explain", "run_step_through"]

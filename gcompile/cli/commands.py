@@ -1,9 +1,9 @@
 """The subcommands grad, render, eval and example of ``gcompile`` (compare, explain and
-step-through are in :mod:`gcompile.cli_teach`).
+step-through are in :mod:`gcompile.cli.teach`).
 
 Each ``run_*`` function takes the parsed arguments, prints its report on
 stdout and returns the exit status; user errors are raised as
-:class:`~gcompile.GraphError` and printed by :func:`gcompile.cli.main`.
+:class:`~gcompile.GraphError` and printed by :func:`gcompile.cli.app`.
 
 Output files of ``grad`` and ``example`` (``NAME`` is the graph file's stem or
 the example's name, ``FMT`` the ``--format``)::
@@ -28,14 +28,14 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from .cli_inputs import (default_output, default_wrt, find_node, load_graph, parse_feeds,
-                         split_names, with_default_values)
-from .cli_report import gradient_report, table, value_table
-from .cli_teach import check_float_wrt, leaf_shapes, passes_report
-from .errors import GraphError
-from .evaluate import evaluate
-from .examples import EXAMPLES
-from .graph import plan
+from .inputs import (default_output, default_wrt, find_node, load_graph, parse_feeds,
+                     split_names, with_default_values)
+from .report import gradient_report, table, value_table
+from .teach import check_float_wrt, leaf_shapes, passes_report
+from ..errors import GraphError
+from ..evaluate import evaluate
+from ..examples import EXAMPLES
+from ..graph import plan
 
 __all__ = ["FORMATS", "compute_gradients", "run_grad", "run_render", "run_eval", "run_example",
            "output_paths"]
@@ -156,7 +156,7 @@ def run_example(args) -> int:
         print("\nwrite one with: gcompile example NAME -o DIR")
         return 0
     if args.name not in EXAMPLES:
-        from .errors import did_you_mean
+        from ..errors import did_you_mean
 
         raise GraphError(f"unknown example {args.name!r}" + (did_you_mean(args.name, list(EXAMPLES))
                          or f" (bundled: {', '.join(EXAMPLES)})"))

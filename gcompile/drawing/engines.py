@@ -31,7 +31,7 @@ import sysconfig
 import warnings
 from pathlib import Path
 
-from .errors import GraphError
+from ..errors import GraphError
 
 __all__ = ["ENGINES", "FORMATS", "find_engine", "run_engine", "has_cjk_font", "warn_missing_cjk"]
 

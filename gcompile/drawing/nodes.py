@@ -1,6 +1,6 @@
 """What each node and edge of a diagram says: kind, label, tooltip, colours.
 
-Helpers of :mod:`gcompile.render`; they return Graphviz attribute dicts and
+Helpers of :mod:`gcompile.drawing.draw`; they return Graphviz attribute dicts and
 never touch an engine.
 
 Examples
@@ -12,9 +12,9 @@ Examples
 """
 from __future__ import annotations
 
-from .errors import GraphError
-from .registry import LEAF_OPS, lookup
-from .render_style import clean_text, format_value, html_label, html_text, min_width, plain_text
+from ..errors import GraphError
+from ..registry import LEAF_OPS, lookup
+from .style import clean_text, format_value, html_label, html_text, min_width, plain_text
 
 __all__ = ["node_kind", "node_name", "node_attrs", "edge_attrs", "SIZES"]
 
@@ -119,7 +119,7 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     Examples
     --------
     >>> from gcompile.examples import apple
-    >>> from gcompile.render_style import theme
+    >>> from gcompile.drawing.style import theme
     >>> g, _ = apple()
     >>> t = theme("light")
     >>> node_attrs(g, "apple", "input", {}, t, t["input"])["shape"]
@@ -188,7 +188,7 @@ def edge_attrs(graph, u, v, values, colors, *, show_values=True, color=None, lab
     Examples
     --------
     >>> from gcompile.examples import apple
-    >>> from gcompile.render_style import theme
+    >>> from gcompile.drawing.style import theme
     >>> g, _ = apple()
     >>> edge_attrs(g, "apple", "apple_price", {"apple": 100.0}, theme("light"))["label"]
     '<<FONT COLOR="#1f2328">100</FONT>>'

@@ -1,6 +1,6 @@
 """Which nodes and edges a ``highlight=`` option outlines in a diagram.
 
-:func:`gcompile.to_dot`, :func:`gcompile.render`, :func:`gcompile.render_pair`
+:func:`gcompile.to_dot`, :func:`gcompile.drawing.draw`, :func:`gcompile.render_pair`
 and :func:`gcompile.render_passes` accept ``highlight``:
 
 - **a node** of the (forward) graph: its correspondence.  The node, and every
@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import GraphError
-from .render_style import clean_text
+from ..errors import GraphError
+from .style import clean_text
 
 __all__ = ["Highlight", "graph_highlight", "pair_highlight", "outline", "HIGHLIGHT_NODE",
            "HIGHLIGHT_EDGE"]
@@ -201,7 +201,7 @@ def outline(attrs, colors, on, width=HIGHLIGHT_NODE):
 
     Examples
     --------
-    >>> from gcompile.render_style import theme
+    >>> from gcompile.drawing.style import theme
     >>> outline({"color": "#000"}, theme("light"), True)
     {'color': '#d62728', 'penwidth': '4', '_attributes': {'class': 'gc-hl'}}
     >>> outline({"color": "#000"}, theme("light"), False)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import GraphError, did_you_mean
-from .examples import EXAMPLES
+from ..errors import GraphError, did_you_mean
+from ..examples import EXAMPLES
 
 __all__ = ["GraphSource", "load_graph", "parse_feed", "parse_feeds", "find_node", "split_names",
            "default_output", "default_wrt", "with_default_values", "is_integral"]

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numbers
 
-from .errors import GraphError
-from .render_nodes import SIZES
-from .render_style import html_text
+from ..errors import GraphError
+from .nodes import SIZES
+from .style import html_text
 
 __all__ = ["order_counts", "order_colors", "order_name", "legend_label", "uses_orders"]
 
@@ -90,7 +90,7 @@ def legend_label(graph, colors):
     Examples
     --------
     >>> import networkx as nx
-    >>> from gcompile.render_style import theme
+    >>> from gcompile.drawing.style import theme
     >>> g = nx.DiGraph(); g.add_node("x", order=0)
     >>> "forward: 1 node" in legend_label(g, theme("light"))
     True

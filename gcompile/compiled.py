@@ -5,7 +5,7 @@
 (each input fed a Python float, or an array of some dtype and shape) it builds
 the backward graph with :func:`gcompile.grad` for those shapes, lowers both
 graphs into one simplified program (:mod:`gcompile.lowering`), writes it as
-straight-line Python (:mod:`gcompile.liveness`) and compiles it; later calls
+straight-line Python (:mod:`gcompile.emit`) and compiles it; later calls
 with the same signature run that function directly: no networkx, no dispatch
 per node.  Float scalars run as pure-Python ``math`` code, arrays as numpy
 calls.  Tensors and dask arrays run the same way on their own library:
@@ -58,7 +58,7 @@ from .autodiff import backward_records, grad, paused_gc
 from .errors import GraphError, describe_value
 from .evaluate import as_value, evaluate
 from .graph import as_node_list, plan as make_plan
-from .liveness import emit
+from .emit import emit
 from .lowering import F8, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
@@ -245,7 +245,7 @@ class CompiledGradient:
         code = builtins.compile(text, filename, "exec")
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = dict(emitted.namespace)
-        exec(code, namespace)  # noqa: S102 -- generated from numbered names only, see liveness
+        exec(code, namespace)  # noqa: S102 -- generated from numbered names only, see gcompile.emit
         t4 = time.perf_counter()
         entry = {"fn": namespace["gcompiled"], "emitted": emitted, "filename": filename,
                  "lines": len(emitted.lines),

@@ -16,11 +16,11 @@ Examples
 """
 from __future__ import annotations
 
-from .render_base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
-                          new_diagram, theme_colors)
-from .render_highlight import HIGHLIGHT_EDGE, outline, pair_highlight
-from .render_nodes import edge_attrs, node_attrs, node_kind, node_name
-from .render_style import clean_text, plain_text
+from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
+                   new_diagram, theme_colors)
+from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
+from .nodes import edge_attrs, node_attrs, node_kind, node_name
+from .style import clean_text, plain_text
 
 __all__ = ["pair_to_dot", "drawn_backward_nodes"]
 
@@ -88,7 +88,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     pair keeps every node so each backward node can sit in its forward column.
     ``highlight`` outlines a forward node and its backward nodes, a path and the
     gradient flowing back along it, or exact nodes (see
-    :mod:`gcompile.render_highlight`).
+    :mod:`gcompile.drawing.highlight`).
 
     Examples
     --------

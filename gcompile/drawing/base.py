@@ -1,8 +1,8 @@
 """What every diagram shares: the :class:`Diagram` class, export through an
 engine, argument checks, the graph and cluster attributes, writing a file.
 
-Helpers of :mod:`gcompile.render`, :mod:`gcompile.render_pairs` and
-:mod:`gcompile.render_diff`.
+Helpers of :mod:`gcompile.drawing.draw`, :mod:`gcompile.drawing.pair` and
+:mod:`gcompile.drawing.diff`.
 
 Examples
 --------
@@ -19,9 +19,9 @@ import graphviz
 import networkx as nx
 
 from .engines import find_engine, run_engine, warn_missing_cjk
-from .errors import GraphError
-from .render_nodes import SIZES
-from .render_style import FONT, FONT_STACK, clean_text, html_label, theme as theme_colors
+from ..errors import GraphError
+from .nodes import SIZES
+from .style import FONT, FONT_STACK, clean_text, html_label, theme as theme_colors
 
 __all__ = ["Diagram", "export", "check_graph", "check_values", "new_diagram", "cluster_attrs",
            "write_image", "theme_colors", "XLABEL_EDGES", "SUFFIXES"]
