@@ -1,7 +1,7 @@
 """The three normative workloads, generated as gcompile graphs.
 
 This is gcompile's own implementation of ``shared/bench/WORKLOADS.md``
-(checked against the table's numbers in ``tests/test_codegen.py`` and at
+(checked against the table's numbers in ``tests/test_compiled.py`` and at
 the start of every benchmark run):
 
 * W1 -- a random scalar DAG drawn with splitmix64 (:func:`make_w1`,
