@@ -2,16 +2,12 @@
 
 :func:`lower` numbers the nodes of both graphs in one topological order
 (backward leaves that read a forward value become that forward node), and
-simplifies while it goes, using the static shapes and dtypes of one feed
-signature:
-
-- constant subexpressions are evaluated once (``count``, ``batch_size``,
-  ``ones_like`` of a known shape are constants too);
-- identities become aliases of their operand: ``x * 1``, ``1 * x``, ``x / 1``,
-  ``x + 0``, ``0 + x``, ``x - 0``, and ``sum_to_like``/``reshape_like``/
-  ``broadcast_like`` to the shape the value already has -- only where the
-  static shape and dtype prove the interpreter's result equals ``x``;
-- ``x * -1`` becomes ``neg(x)``.
+simplifies while it goes with :func:`gcompile.simplify.simplify` (the same
+simplifier as ``gc.optimize``), using the static shapes and dtypes of one feed
+signature: constant subexpressions (and shape-only ops of known shapes) are
+evaluated once, identities such as ``x * 1`` become aliases of their operand
+and ``x * -1`` becomes ``neg(x)`` -- only where the static shape and dtype
+prove the interpreter's result is the same.
 
 Nodes nothing needs are dropped later, by :mod:`gcompile.emit`.
 
@@ -32,43 +28,54 @@ import numpy as np
 from .errors import GraphError
 from .evaluate import as_value
 from .graph import plan as make_plan
-from .registry import broadcast_shape, lookup
+from .registry import lookup
+from .simplify import ALIAS, F8, REWRITE, Facts, simplify, uniform
 
 __all__ = ["Program", "lower", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
 
 INPUT, CONST, OP = "input", "const", "op"
-#: Static dtype marker of float64 values (numpy ``dtype.str`` without byte order).
-F8 = "f8"
 
-#: Built-in ops that map float64 operands to a float64 result (the dtype rule of folding).
-_F64_OPS = frozenset(
-    "add sub mul div neg pow exp log sin cos tanh sigmoid relu sqrt abs maximum minimum step sign "
-    "max_weight sum mean max max_mask reshape reshape_like transpose broadcast_to broadcast_like "
-    "sum_to_like count batch_size ones_like zeros_like matmul matmul_bt matmul_at softmax "
-    "log_softmax softmax_cross_entropy softmax_cross_entropy_grad".split())
-_SAME_UNARY = frozenset("neg exp log sin cos tanh sigmoid relu sqrt abs step sign".split())
-_SHAPE_ONLY = frozenset(("count", "batch_size", "ones_like", "zeros_like"))
-_UNIT = {"add": 0, "sub": 0, "mul": 1, "div": 1}
-_SAME_SHAPE = frozenset(("sum_to_like", "reshape_like", "broadcast_like"))
-
-
-class Program:
+class Program(Facts):
     """Flat arrays indexed by node id: what :mod:`gcompile.emit` turns into source.
 
     ``kinds[i]`` is ``INPUT`` (``payload[i]`` = input position), ``CONST``
     (``payload[i]`` = value) or ``OP`` (``payload[i]`` = ``(opdef, operand ids,
     params)``); ``keys[i]`` the graph node; ``shapes``/``dtypes`` the static
     shape and dtype (``None`` if unknown).  ``alias`` maps every graph key to
-    the id holding its value.
+    the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
+    simplifier what is known about each id.
     """
 
     def __init__(self):
         self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
         self.shapes, self.dtypes, self.scalar = [], [], []
         self.alias = {}
-        self.units = {}
+        self.uniforms = {}
         self.floats = {}
         self.folded = 0
+        # the Facts the simplifier reads, as C-level lookups (this runs once per node)
+        self.shape, self.dtype = self.shapes.__getitem__, self.dtypes.__getitem__
+        self.value, self.uniform = self.payload.__getitem__, self.uniforms.get
+
+    def is_const(self, i):
+        return self.kinds[i] == CONST
+
+    def producer(self, i):
+        if self.kinds[i] != OP:
+            return None
+        opdef, ids, _ = self.payload[i]
+        return opdef.name, ids
+
+    def fold(self, opdef, args, params):
+        """Evaluate an op at compile time; ``None`` when it fails (the call will report it)."""
+        value = Facts.fold(self, opdef, args, params)
+        if type(value) is int:
+            value = float(value)
+        if not isinstance(value, (float, np.ndarray, np.generic)):
+            return None
+        if isinstance(value, np.ndarray) and not value.flags.owndata:
+            value = value.copy()
+        return value
 
     def add(self, kind, payload, key, op_name, shape, dtype):
         self.kinds.append(kind)
@@ -237,55 +244,18 @@ def _add_const(prog, key, value, op_name="const"):
         i = prog.floats.get(value)
         if i is None:
             i = prog.floats[value] = prog.add(CONST, value, key, op_name, (), F8)
-            if value in (1.0, -1.0):
-                prog.units[i] = int(value)
+            prog.uniforms[i] = value
         prog.alias[key] = i
         return i
     shape = tuple(getattr(value, "shape", ()))
     i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
-    if type(value) is float:
-        if value in (1.0, 0.0, -1.0):
-            prog.units[i] = int(value)
-        return i
-    for unit in (1, 0, -1):
-        if _is_all(value, unit):
-            prog.units[i] = unit
-            break
+    same = uniform(value)
+    if same is not None:
+        prog.uniforms[i] = same
     return i
 
 
-def _is_all(value, target):
-    """True when the constant ``value`` equals ``target`` everywhere."""
-    try:
-        return bool(np.all(np.asarray(value) == target))
-    except (TypeError, ValueError):
-        return False
-
-
-def _identity(prog, name, ids):
-    """The operand id ``name(*ids)`` equals (value, shape and dtype), or ``None``."""
-    shapes, dtypes, units = prog.shapes, prog.dtypes, prog.units
-    if name in _SAME_SHAPE:
-        a, ref = ids
-        return a if shapes[a] is not None and shapes[a] == shapes[ref] else None
-    if name not in _UNIT:
-        return None
-    a, b = ids
-    if dtypes[a] != F8 or dtypes[b] != F8 or shapes[a] is None or shapes[b] is None:
-        return None
-    unit = _UNIT[name]
-    if units.get(b) == unit and (shapes[a] == shapes[b] or
-                                 broadcast_shape(shapes[a], shapes[b]) == shapes[a]):
-        return a
-    if name in ("add", "mul") and units.get(a) == unit and (
-            shapes[a] == shapes[b] or broadcast_shape(shapes[a], shapes[b]) == shapes[b]):
-        return b
-    return None
-
-
 def _shape(opdef, key, shapes, params):
-    if opdef.name in _SAME_UNARY and opdef.arity == 1:
-        return shapes[0]
     if opdef.broadcasts and not params and shapes[0] is not None \
             and all(s == shapes[0] for s in shapes):
         return shapes[0]
@@ -296,57 +266,27 @@ def _shape(opdef, key, shapes, params):
 
 
 def _add_op(prog, key, opdef, ids, params):
-    name = opdef.name
     shapes, dtypes, kinds = prog.shapes, prog.dtypes, prog.kinds
-    if name in _UNIT or name in _SAME_SHAPE:
-        same = _identity(prog, name, ids)
-        if same is not None:
-            prog.alias[key] = same
-            prog.folded += 1
-            return same
     if len(ids) == 1:
         a = ids[0]
-        shape = shapes[a] if name in _SAME_UNARY else _shape(opdef, key, [shapes[a]], params)
-        dtype = F8 if dtypes[a] == F8 and name in _F64_OPS else None
+        shape = shapes[a] if opdef.elementwise else _shape(opdef, key, [shapes[a]], params)
+        dtype = F8 if dtypes[a] == F8 and opdef.keeps_float64 else None
         constant = kinds[a] == CONST
     else:
         shape = _shape(opdef, key, [shapes[i] for i in ids], params)
-        dtype = F8 if name in _F64_OPS and all([dtypes[i] == F8 for i in ids]) else None
+        dtype = F8 if opdef.keeps_float64 and all([dtypes[i] == F8 for i in ids]) else None
         constant = all([kinds[i] == CONST for i in ids])
-    if name == "mul" and dtype == F8:
-        for keep, other in ((ids[0], ids[1]), (ids[1], ids[0])):
-            if prog.units.get(other) == -1 and shapes[keep] == shape:
-                opdef, ids = lookup("neg"), [keep]
-                prog.folded += 1
-                break
-    if constant or (name in _SHAPE_ONLY and all(shapes[i] is not None for i in ids)
-                    and (name in ("count", "batch_size") or dtypes[ids[0]] is not None)):
-        value = _fold(prog, opdef, ids, params)
-        if value is not None:
+    if constant or opdef.simplifies:
+        found = simplify(opdef, ids, params, prog, shape, constant=constant)
+        if found is not None:
             prog.folded += 1
-            return _add_const(prog, key, value, name)
+            if found[0] == ALIAS:
+                prog.alias[key] = found[1]
+                return found[1]
+            if found[0] != REWRITE:
+                return _add_const(prog, key, found[1], opdef.name)
+            _, opdef, ids = found
+            params = {k: d for k, d in opdef.params.items()}
+            dtype = F8 if opdef.keeps_float64 and all([dtypes[i] == F8 for i in ids]) else None
     i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
     return i
-
-
-def _fold(prog, opdef, ids, params):
-    """Evaluate an op at compile time; ``None`` when it fails (the call will report it)."""
-    args = []
-    for i in ids:
-        if prog.kinds[i] == CONST:
-            args.append(prog.payload[i])
-        else:  # shape-only op: a zero-stride stand-in of the right shape and dtype
-            dtype = prog.dtypes[i] or "f8"
-            args.append(np.broadcast_to(np.zeros((), dtype=dtype), prog.shapes[i]))
-    try:
-        with np.errstate(all="ignore"):
-            value = opdef.forward(np, *args, **params)
-    except Exception:  # noqa: BLE001 -- left to run time, where it is reported with the node
-        return None
-    if type(value) is int:
-        value = float(value)
-    if not isinstance(value, (float, np.ndarray, np.generic)):
-        return None
-    if isinstance(value, np.ndarray) and not value.flags.owndata:
-        value = value.copy()
-    return value

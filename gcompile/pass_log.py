@@ -121,7 +121,3 @@ def _prepare(graph):
 def _const_value(data):
     return np.asarray(data["value"])
 
-
-def _all_equal(value, number):
-    arr = np.asarray(value)
-    return arr.dtype.kind in "biuf" and arr.size > 0 and bool(np.all(arr == number))
