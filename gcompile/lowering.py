@@ -1,6 +1,6 @@
 """Lowering: a forward graph and its backward graph become one flat program.
 
-:func:`lower` numbers the nodes of both graphs in one topological order
+:func:`lower_records` numbers the nodes of both graphs in one topological order
 (backward leaves that read a forward value become that forward node), and
 simplifies while it goes with :func:`gcompile.simplify.simplify` (the same
 simplifier as ``gc.optimize``), using the static shapes and dtypes of one feed
@@ -16,8 +16,9 @@ Examples
 >>> import gcompile as gc
 >>> from gcompile.examples import apple
 >>> g, feeds = apple()
->>> prog = lower(g, gc.grad(g, "price", g.graph["wrt"], shapes=feeds), "price",
-...              {k: ((), "f8") for k in feeds})
+>>> from gcompile.autodiff import backward_records
+>>> records = backward_records(g, "price", g.graph["wrt"], feeds, "zero")
+>>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> sorted(prog.op_names[i] for i in range(len(prog.kinds)) if prog.kinds[i] == OP)
 ['mul', 'mul', 'mul', 'mul']
 """
@@ -27,11 +28,11 @@ import numpy as np
 
 from .errors import GraphError
 from .evaluate import as_value
-from .graph import plan as make_plan
+from .graph import node_dicts
 from .registry import lookup
 from .simplify import ALIAS, F8, REWRITE, Facts, simplify, uniform
 
-__all__ = ["Program", "lower", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
+__all__ = ["Program", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
 
 INPUT, CONST, OP = "input", "const", "op"
 
@@ -88,28 +89,14 @@ class Program(Facts):
         return len(self.kinds) - 1
 
 
-def lower(graph, bwd, output, signature, plan=None):
-    """Number and simplify ``graph`` + ``bwd``; return a :class:`Program`.
-
-    ``signature`` maps each input node to ``(shape, dtype str)`` of its feed,
-    in the order of the generated function's parameters.
-    ``bwd`` is ``gc.grad(graph, output, wrt, shapes=...)``; ``plan`` the
-    forward graph's :func:`~gcompile.plan`, if already made.
-    """
-    p = plan or make_plan(graph)
-    prog = _lower_forward(graph, p, [output] + list(bwd.graph["grads"]), signature)
-    try:
-        _lower_backward(prog, bwd, bwd._node.items(), None)
-    except _OutOfOrder:  # not what gc.grad makes, but any valid graph is accepted
-        return _lower_sorted(graph, bwd, output, signature, p)
-    return prog
-
-
 def lower_records(graph, records, output, signature, plan):
-    """:func:`lower` of the backward graph as ``gcompile.autodiff.backward_records`` gives it.
+    """Number and simplify ``graph`` and its backward graph; return a :class:`Program`.
 
-    Same program as ``lower`` of the DiGraph ``gc.grad`` builds from those
-    records, without building it; operands are list indices, not keys.
+    ``records`` are the backward graph as ``gcompile.autodiff.backward_records``
+    gives it (what ``gc.grad`` makes its DiGraph of; operands are list
+    indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
+    str)`` of its feed, in the order of the generated function's parameters;
+    ``plan`` is the forward graph's :func:`~gcompile.plan`.
     """
     names, attrs, operands, meta = records
     prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
@@ -136,7 +123,7 @@ def lower_records(graph, records, output, signature, plan):
 
 def _lower_forward(graph, p, targets, signature):
     prog = Program()
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
     for v in demand_order(p, targets):
         if v in p.ops:
@@ -148,53 +135,6 @@ def _lower_forward(graph, p, targets, signature):
             prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
     prog.inputs = list(inputs)
     return prog
-
-
-class _OutOfOrder(Exception):
-    """A backward node listed before one of its operands."""
-
-
-def _lower_sorted(graph, bwd, output, signature, p):
-    prog = lower(graph, bwd.subgraph([]), output, signature, p)
-    bp = make_plan(bwd)
-    _lower_backward(prog, bwd, [(v, bwd._node[v]) for v in bp.order], bp)
-    return prog
-
-
-def _lower_backward(prog, bwd, items, bp):
-    """Add the backward nodes ``items`` (in topological order) to ``prog``."""
-    alias = prog.alias
-    pred = bwd._pred
-    opdefs = {}
-    for v, data in items:
-        name = data["op"]
-        if data.get("role") == "forward_value":
-            if v not in alias:
-                raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
-                                 f"for the output")
-            continue
-        if name == "const":
-            _add_const(prog, v, const_value(data["value"], v), name)
-            continue
-        if bp is not None:
-            _add_op(prog, v, bp.ops[v], [alias[u] for u in bp.operands[v]], bp.params[v])
-            continue
-        opdef = opdefs.get(name)
-        if opdef is None:
-            opdef = opdefs[name] = lookup(name, node=v)
-        arity = opdef.arity
-        ids = [None] * arity
-        for u, edge in pred[v].items():
-            arg = edge.get("arg", 0 if arity == 1 else None)
-            for pos in (arg if isinstance(arg, list) else (arg,)):
-                if type(pos) is not int or not 0 <= pos < arity or ids[pos] is not None \
-                        or u not in alias:
-                    raise _OutOfOrder(v)
-                ids[pos] = alias[u]
-        if None in ids:
-            raise _OutOfOrder(v)
-        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-        _add_op(prog, v, opdef, ids, params)
 
 
 def demand_order(p, targets):

@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, resolve
 from .evaluate import apply_op
-from .graph import as_node_list
+from .graph import ancestors, as_node_list
 from .pass_log import PassLog, _const_value, _is_feedable, _prepare, _rebuild, _record
 from .registry import LEAF_OPS
 from .shapes import infer_shapes
@@ -177,12 +177,6 @@ def _cse(graph):
     record = _record("eliminate_common_subexpressions", len(p.order))
     alias = {}
     seen = {}
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
     for v in p.order:
         data = attrs[v]
         if data.get("feedable") or data["op"] == "input":
@@ -191,7 +185,7 @@ def _cse(graph):
             arr = np.asarray(data["value"])
             key = ("const", arr.dtype.str, arr.shape, arr.tobytes())
         else:
-            ops = tuple(final(u) for u in operands[v])
+            ops = tuple(resolve(alias, u) for u in operands[v])
             operands[v] = list(ops)
             key = (data["op"], ops, _freeze(p.params[v]))
         try:
@@ -254,13 +248,7 @@ def _dce(graph, keep=None):
     keep = default_keep(graph) if keep is None else as_node_list(graph, keep, "keep")
     p, attrs, operands = _prepare(graph)
     record = _record("eliminate_dead_code", len(p.order))
-    live = set(keep)
-    stack = list(keep)
-    while stack:
-        for u in graph._pred[stack.pop()]:
-            if u not in live:
-                live.add(u)
-                stack.append(u)
+    live = ancestors(graph, keep)
     for v in p.order:
         if v not in live:
             record["removed"].append(v)
@@ -340,7 +328,7 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
             did = any(rec[k] for k in ("folded", "aliased", "merged", "removed"))
             if keep is not None:
                 moved = dict((a, b) for a, b in rec["aliased"] + rec["merged"])
-                keep = [_follow(moved, k) for k in keep]
+                keep = [resolve(moved, k) for k in keep]
             if did or round_ == 0:
                 log.records.append(rec)
             changed = changed or did
@@ -350,10 +338,3 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
         current = graph.copy()
     log.after = current.number_of_nodes()
     return current, log
-
-
-def _follow(moved, key):
-    """Where a kept node's value lives after aliasing/merging."""
-    while key in moved:
-        key = moved[key]
-    return key
