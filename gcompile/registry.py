@@ -29,11 +29,10 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .errors import GraphError, did_you_mean
+from .schema import LEAF_OPS  # the format's leaf ops: values that enter the graph
 
 __all__ = ["OpDef", "defop", "lookup", "registered_ops", "LEAF_OPS", "broadcast_shape"]
 
-#: Node ``op`` values that are not registry ops: values that enter the graph.
-LEAF_OPS = ("input", "const")
 
 _REGISTRY: dict[str, "OpDef"] = {}
 
