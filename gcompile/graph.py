@@ -1,10 +1,12 @@
-"""Validation of the graph format and the execution plan every pass walks.
+"""The execution plan every pass walks, built from a validated graph.
 
 :func:`plan` checks a forward (or backward) DiGraph once and returns a
 :class:`Plan`: the nodes in topological order, each op node's operands in
 position order (from the edge attribute ``arg``), its op definition and its
 parameters.  Everything that is wrong with a graph is reported here, as a
-:class:`~gcompile.GraphError` naming the node.
+:class:`~gcompile.GraphError` naming the node: the format's rules (keys,
+attribute types) by :mod:`gcompile.schema`, which knows no op, and what each
+op takes by :mod:`gcompile.checks`.
 
 Examples
 --------
@@ -22,10 +24,10 @@ import itertools
 from dataclasses import dataclass, field
 
 import networkx as nx
-import numpy as np
 
+from .checks import check_node
 from .errors import GraphError, did_you_mean
-from .registry import LEAF_OPS, lookup
+from .schema import check_graph_format
 
 __all__ = ["Plan", "plan", "check_node", "as_node_list", "active_nodes", "ancestors",
            "from_records", "node_dicts", "unique_key"]
@@ -39,69 +41,6 @@ class Plan:
     ops: dict = field(default_factory=dict)
     operands: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
-
-
-def _positions(graph, u, v, data, arity):
-    arg = data.get("arg")
-    if arg is None:
-        if arity == 1 and len(graph.pred[v]) == 1:
-            return (0,)
-        raise GraphError(f"edge {u!r} -> {v!r} has no 'arg' attribute (the operand position; "
-                         f"only the single edge into a unary op may omit it)")
-    args = arg if isinstance(arg, (list, tuple)) else (arg,)
-    out = []
-    for a in args:  # ints, numpy integers too; never bools or floats
-        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)) \
-                or not 0 <= a < arity:
-            raise GraphError(f"edge {u!r} -> {v!r}: 'arg' {arg!r} is not an operand position "
-                             f"of op {graph.nodes[v]['op']!r}, which takes {arity} operand(s)")
-        out.append(int(a))
-    if not out:
-        raise GraphError(f"edge {u!r} -> {v!r}: 'arg' is an empty list")
-    return out
-
-
-def check_node(graph, v, data):
-    """Validate one node; return ``(opdef or None, operands tuple, params dict)``."""
-    if "op" not in data:
-        raise GraphError(f"node {v!r} has no 'op' attribute (use 'input', 'const' or an op name)")
-    name = data["op"]
-    preds = node_dicts(graph)[1][v]
-    if name in LEAF_OPS:
-        if preds:
-            first = sorted(map(repr, preds))[:3]
-            raise GraphError(f"node {v!r} is an {name!r} but has incoming edges from {', '.join(first)}")
-        if name == "const" and "value" not in data:
-            raise GraphError(f"const node {v!r} has no 'value' attribute")
-        return None, (), {}
-    opdef = lookup(name, node=v)
-    arity = opdef.arity
-    slots = [None] * arity
-    for u, edata in preds.items():  # fast path: one int position per edge
-        pos = edata.get("arg")
-        if type(pos) is not int or not 0 <= pos < arity or slots[pos] is not None:
-            break
-        slots[pos] = u
-    else:
-        if len(preds) == arity:
-            return opdef, tuple(slots), _params(opdef, data)
-    slots = [None] * arity
-    for u, edata in preds.items():
-        for pos in _positions(graph, u, v, edata, arity):
-            if slots[pos] is not None:
-                raise GraphError(f"node {v!r} (op {name!r}): operand position {pos} is given twice, "
-                                 f"by {slots[pos]!r} and {u!r}")
-            slots[pos] = u
-    missing = [i for i, s in enumerate(slots) if s is None]
-    if missing:
-        raise GraphError(f"node {v!r} (op {name!r}) takes {opdef.arity} operand(s) but position(s) "
-                         f"{missing} have no incoming edge")
-    return opdef, tuple(slots), _params(opdef, data)
-
-
-def _params(opdef, data):
-    return {key: data.get(key, default) for key, default in opdef.params.items()} \
-        if opdef.params else {}
 
 
 def plan(graph) -> Plan:
@@ -128,6 +67,7 @@ def plan(graph) -> Plan:
         cycle = nx.find_cycle(graph)
         path = [u for u, _ in cycle] + [cycle[0][0]]
         raise GraphError("the graph has a cycle: " + " -> ".join(map(repr, path))) from None
+    check_graph_format(graph)
     p = Plan(order=order)
     nodes = node_dicts(graph)[0]
     for v in order:

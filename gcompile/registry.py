@@ -28,12 +28,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .errors import GraphError, did_you_mean
+from .schema import LEAF_OPS  # the format's leaf ops: values that enter the graph
 
 __all__ = ["OpDef", "defop", "lookup", "registered_ops", "op_for_ufunc", "LEAF_OPS",
            "broadcast_shape"]
 
-#: Node ``op`` values that are not registry ops: values that enter the graph.
-LEAF_OPS = ("input", "const")
 
 _REGISTRY: dict[str, "OpDef"] = {}
 _UFUNCS: dict[str, str] = {}  # numpy ufunc name -> op name, from the ``ufunc`` fields
