@@ -32,7 +32,7 @@ from .fragment import ForwardValue, Fragment, Ref
 from .graph import active_nodes, as_node_list, from_records, plan as make_plan, unique_key
 from .shapes import infer_shapes
 
-__all__ = ["grad", "gradients", "ROLES"]
+__all__ = ["grad", "gradients", "backward_pass", "ROLES"]
 
 #: The ``role`` of each backward node.
 ROLES = ("seed", "local_derivative", "accumulation", "unbroadcast", "forward_value", "zero")
@@ -302,6 +302,26 @@ def gradients(graph, feeds, output, wrt, *, seed=None, disconnected="zero") -> d
     >>> round(float(gradients(g, {"x": 0.0}, "y", "x")["x"]), 6)
     1.0
     """
+    wrt_list = as_node_list(graph, wrt, "wrt")
+    _, bwd, back = backward_pass(graph, feeds, output, wrt_list, seed=seed,
+                                 disconnected=disconnected)
+    return {w: back[bwd.graph["grads"][w]] for w in wrt_list}
+
+
+def backward_pass(graph, feeds, output, wrt, *, seed=None, disconnected="zero", optimize=False):
+    """What :func:`gradients` computes, kept: ``(forward values, backward graph, its values)``.
+
+    The gradient of ``w`` is ``back[bwd.graph["grads"][w]]``; ``optimize``
+    simplifies the backward graph as :func:`grad` does.
+
+    Examples
+    --------
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> values, bwd, back = backward_pass(g, feeds, "price", ["tax"])
+    >>> float(values["price"]), float(back[bwd.graph["grads"]["tax"]])
+    (220.00000000000003, 200.0)
+    """
     from .evaluate import as_value, leaf_value
 
     wrt_list = as_node_list(graph, wrt, "wrt")
@@ -316,10 +336,11 @@ def gradients(graph, feeds, output, wrt, *, seed=None, disconnected="zero") -> d
             if kind in "biu":
                 raise GraphError(f"wrt node {w!r} holds {known[w].dtype} values: gradients need "
                                  f"floating-point inputs (feed floats, e.g. {w!r}: 2.0)")
-    bwd = grad(graph, output, wrt_list, shapes=known, disconnected=disconnected)
+    bwd = grad(graph, output, wrt_list, shapes=known, disconnected=disconnected,
+               optimize=optimize)
     values = evaluate(graph, feeds)
     if seed is not None:
         values = dict(values)
         values[bwd.graph["seed"]] = as_value(seed, bwd.graph["seed"])
     back = evaluate(bwd, values)
-    return {w: back[bwd.graph["grads"][w]] for w in wrt_list}
+    return values, bwd, back

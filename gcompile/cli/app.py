@@ -19,6 +19,8 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 import textwrap
 import traceback
@@ -27,6 +29,7 @@ from .commands import FORMATS, run_eval, run_example, run_grad, run_render
 from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
                     run_explain, run_step_through)
 from ..errors import GraphError
+from ..escape import text
 
 __all__ = ["main", "build_parser"]
 
@@ -275,8 +278,12 @@ def main(argv=None) -> int:
     except (_UsageError, GraphError) as err:
         return _fail(str(err), 2, debug)
     except OSError as err:
+        if err.errno == errno.EPIPE:
+            return _closed_stdout()
         name = f" {err.filename!r}" if getattr(err, "filename", None) else ""
         return _fail(f"cannot access{name}: {err.strerror or err}", 2, debug)
+    except BrokenPipeError:
+        return _closed_stdout()
     except KeyboardInterrupt:
         return _fail("interrupted", 130, debug)
     except Exception as err:  # a bug in gcompile: still one line unless --debug
@@ -284,10 +291,25 @@ def main(argv=None) -> int:
                      f"the traceback, and please report it)", 1, debug)
 
 
+#: Exit status when the reader of stdout went away (``gcompile eval g | head``): 128 + SIGPIPE,
+#: what a Unix tool killed by the signal reports.
+PIPE_CLOSED = 141
+
+
+def _closed_stdout() -> int:
+    """The reader closed the pipe: stop quietly, as Unix tools do (nothing on stderr)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # so the interpreter's final flush does not fail
+    except (OSError, ValueError, AttributeError):
+        pass
+    return PIPE_CLOSED
+
+
 def _fail(message: str, status: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    first = " ".join(str(message).split())
+    first = text(" ".join(str(message).split()))
     print(f"{_PROG}: error: {first}", file=sys.stderr)
     return status
 
