@@ -29,6 +29,7 @@ from ..passes import PASSES, optimize
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
+from .options import document
 from .style import clean_text, html_label
 
 __all__ = ["passes_to_dot", "render_passes", "pass_fates"]
@@ -105,9 +106,19 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
         sub.edge(ids[u], ids[v], **attrs)
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True, shapes=None,
                   rankdir="TB", theme="light", show_values=True, rules=True, title=None) -> Diagram:
     """Build the before/after picture of ``gc.optimize(bwd)`` (see :func:`render_passes`).
+
+    Parameters
+    ----------
+    bwd : networkx.DiGraph
+        A backward graph (``gc.grad``), or any graph the passes accept; not modified.
+    values : dict, optional
+        Values of the graph's leaves.
+    {options}
 
     Examples
     --------
@@ -145,6 +156,8 @@ def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True,
     return diagram
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **options):
     """Draw a backward graph before and after :func:`gcompile.optimize`, side by side.
 
@@ -157,13 +170,11 @@ def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **opt
     values : dict, optional
         Values of the graph's leaves (e.g. ``gc.evaluate(fwd, feeds)``): both
         graphs are evaluated from them and show the same gradients.
-    engine, dpi
-        As for :func:`gcompile.drawing.draw`.
-    **options
-        ``passes``, ``keep``, ``fold_seed``, ``shapes`` (as for
-        :func:`gcompile.optimize`) and the style options ``rankdir`` (default
-        "TB", so the two graphs stand side by side), ``theme``,
-        ``show_values``, ``rules``, ``title``.
+    engine : {"auto", "dot", "graphviz-pure"}
+        The layout engine, as for :func:`gcompile.render`.
+    dpi : float, optional
+        Resolution of PNG output.
+    {options}
 
     Returns
     -------
