@@ -53,6 +53,15 @@ class Diagram(graphviz.Digraph):
     """
 
     gc_engine = "auto"
+    #: Node -> SVG element id, filled by the function that drew the diagram: a graph key
+    #: (:func:`gcompile.to_dot`), ``("fwd", key)`` / ``("bwd", key)`` (pairs),
+    #: ``("before", key)`` / ``("after", key)`` (:func:`gcompile.render_passes`).  The
+    #: element ids hold no user text (keys may be hostile); nodes not drawn are absent.
+    ids: dict
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ids = {}
 
     def svg(self) -> str:
         """The SVG text of this diagram."""

@@ -70,8 +70,9 @@ def pass_fates(log):
     return fates
 
 
-def _draw(sub, graph, prefix, values, colors, style, marks, label):
+def _draw(sub, graph, prefix, values, colors, style, marks, label, sub_ids):
     ids = {key: f"{prefix}{i}" for i, key in enumerate(graph.nodes)}
+    side = "before" if prefix == "p" else "after"
     for key in graph.nodes:
         kind = node_kind(graph, key)
         fate = marks.get(key)
@@ -95,6 +96,7 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
             if kind_ == "removed":
                 attrs["fillcolor"] = colors["bg"]
         sub.node(ids[key], id=ids[key], _attributes={"class": klass}, **attrs)
+        sub_ids[(side, key)] = ids[key]
     for u, v in graph.edges:
         role = graph.nodes[u].get("role")
         color = None if role is None else colors[
@@ -148,11 +150,12 @@ def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True,
     with diagram.subgraph(name="cluster_before") as sub:
         sub.attr(**cluster_attrs(f"before: {log.before} nodes", colors))
         _draw(sub, bwd, "p", before_values, colors, style,
-                       {k: f for k, f in fates.items() if k in bwd}, label)
+                       {k: f for k, f in fates.items() if k in bwd}, label, diagram.ids)
     with diagram.subgraph(name="cluster_after") as sub:
         sub.attr(**cluster_attrs("\n".join([f"after: {log.after} nodes", *steps]), colors))
         _draw(sub, small, "q", after_values, colors, style,
-                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label)
+                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label,
+              diagram.ids)
     return diagram
 
 

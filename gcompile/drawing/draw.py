@@ -64,6 +64,9 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     -------
     Diagram
         A ``graphviz.Digraph``; its ``.source`` is byte-identical on every run.
+        ``.ids`` maps each node key to the SVG element id of the node drawn
+        for it (a collapsed group's box; an input drawn once per use in a big
+        graph: its first copy).
 
     Examples
     --------
@@ -74,6 +77,8 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     >>> src = gc.to_dot(bwd, gc.evaluate(bwd, gc.evaluate(g, feeds))).source
     >>> all(text in src for text in ("2.2", "110", "200", "d(x*y)/dx = y = 1.1"))
     True
+    >>> gc.to_dot(g).ids["apple_price"]
+    'n3'
     """
     check_graph(graph)
     values = check_values(values)
@@ -94,9 +99,12 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         split = {k for k, op in graph.nodes(data="op")
                  if op in ("input", "const") and graph.out_degree(k) > 1 and k not in grouped}
 
+    drawn = {}
+
     def add_node(target, key, node_id=None):
         kind = node_kind(graph, key)
         node_id = node_id or ids[key]
+        drawn.setdefault(key, node_id)
         fill = color_of(graph.nodes[key]["order"]) if by_order else colors[kind]
         attrs = node_attrs(graph, key, kind, values, colors, fill, **style)
         target.node(node_id, id=node_id, **outline(attrs, colors, key in lit.nodes))
@@ -121,7 +129,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
                          tooltip=plain_text(f"group {group}: "
                                             + ", ".join(clean_text(k, 40) for k in members)))
             for key in members:
-                ids[key] = f"g{j}"
+                ids[key] = drawn[key] = f"g{j}"
     label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES else "label"
     seen = {}
     for u, v in graph.edges:
@@ -149,6 +157,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     if by_order:
         diagram.node("legend", id="legend", shape="plaintext", label=legend_label(graph, colors),
                      tooltip="node colours: derivative order (0 = forward graph)")
+    diagram.ids = {key: drawn[key] for key in graph.nodes if key in drawn}
     return diagram
 
 

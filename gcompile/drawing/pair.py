@@ -137,6 +137,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
                                extra_tip=tip, **style)
             attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
             sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
+            diagram.ids[("fwd", key)] = f"fwd{i}"
     order = {key: i for i, key in enumerate(fwd.nodes)}
     with diagram.subgraph(name="cluster_backward") as sub:
         sub.attr(**cluster_attrs("backward", colors))
@@ -149,6 +150,10 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             attrs = node_attrs(bwd, key, kind, values, colors, color, **style)
             attrs["_attributes"] = {"class": klass}
             sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
+            diagram.ids[("bwd", key)] = f"bwd{i}"
+    for key in bwd.nodes:   # a forward value the backward graph reads: drawn as the forward node
+        if key in residual:
+            diagram.ids[("bwd", key)] = diagram.ids[("fwd", key)]
     for origin, members in column.items():
         with diagram.subgraph() as same:
             same.attr(rank="same")
