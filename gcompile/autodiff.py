@@ -279,6 +279,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
                                  wrt_arg=i, rule="sum over the axes broadcasting added")
                 owned = True
             contribs.setdefault(u, []).append((ref, owned, v, i))
+            b.attrs[ref.id].setdefault("along", []).append((u, v, i))  # the edge it flows back on
     missing = [w for w in wrt if w not in totals]
     if missing and disconnected == "raise":
         raise GraphError(f"no path from wrt node(s) {', '.join(map(repr, missing))} to output {output!r}")

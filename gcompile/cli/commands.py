@@ -13,6 +13,7 @@ the example's name, ``FMT`` the ``--format``)::
     DIR/NAME_forward.FMT      the forward graph with its values
     DIR/NAME_backward.FMT     the backward graph with its values
     DIR/NAME_pair.FMT         both side by side
+    DIR/NAME_book.FMT         the book figure: values above each edge, gradients beneath
 
 Examples
 --------
@@ -78,14 +79,14 @@ def output_paths(outdir, name, fmt) -> dict:
     Examples
     --------
     >>> sorted(output_paths("out", "apple", "svg"))
-    ['backward', 'backward_json', 'forward', 'forward_json', 'pair']
+    ['backward', 'backward_json', 'book', 'forward', 'forward_json', 'pair']
     >>> str(output_paths("out", "apple", "svg")["pair"])
     'out/apple_pair.svg'
     """
     d = Path(outdir)
     return {"forward_json": d / f"{name}.json", "backward_json": d / f"{name}_backward.json",
             "forward": d / f"{name}_forward.{fmt}", "backward": d / f"{name}_backward.{fmt}",
-            "pair": d / f"{name}_pair.{fmt}"}
+            "pair": d / f"{name}_pair.{fmt}", "book": d / f"{name}_book.{fmt}"}
 
 
 def _write_gradient_files(src_name, graph, result, outdir, fmt, forward_json=None):
@@ -103,6 +104,8 @@ def _write_gradient_files(src_name, graph, result, outdir, fmt, forward_json=Non
     written.append(gc.render(graph, paths["forward"], values=values))
     written.append(gc.render(bwd, paths["backward"], values=back))
     written.append(gc.render_pair(graph, bwd, paths["pair"], values=values, grads=back))
+    written.append(gc.render_pair(graph, bwd, paths["book"], values=values, grads=back,
+                                  style="book"))
     return written
 
 
@@ -189,10 +192,16 @@ def run_render(args) -> int:
                          f"use one of {', '.join('.' + f for f in FORMATS)}")
     src = load_graph(args.graph)
     values = None
-    if args.values or args.feed:
+    style = getattr(args, "style", "graph")
+    if args.values or args.feed or style != "graph":
         values = evaluate(src.graph, parse_feeds(src.graph, args.feed, src.feeds))
     if target.parent != Path(""):
         _make_dir(target.parent)
-    written = gc.render(src.graph, target, values=values)
+    if style == "graph":
+        written = gc.render(src.graph, target, values=values)
+    else:   # the pair or the book figure of GRAPH and its gradients
+        output, wrt = default_output(src.graph, None), default_wrt(src.graph, None)
+        values, bwd, back, _ = compute_gradients(src.graph, values, output, wrt)
+        written = gc.render_pair(src.graph, bwd, target, values=values, grads=back, style=style)
     print(f"wrote {written}")
     return 0
