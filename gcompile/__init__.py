@@ -26,6 +26,7 @@ from .higher import hessian, hessian_values, hvp, hvp_values, joint_graph
 from .passes import (PassLog, eliminate_common_subexpressions, eliminate_dead_code,
                      fold_constants, optimize)
 from .step_through import step_through
+from .viewer import view
 
 __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads",
            "compile", "defop", "evaluate",
@@ -34,5 +35,5 @@ __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "
            "trace"]
 __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
-            "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
+            "hvp_values", "joint_graph", "optimize", "render_passes", "step_through", "view"]
 __version__ = "0.1.0"

@@ -27,6 +27,7 @@ from .commands import FORMATS, run_eval, run_example, run_grad, run_render
 from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
                     run_explain, run_step_through)
 from ..errors import GraphError
+from ..viewer.command import add_view_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse graphs with more steps (default: 300)")
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_step_through)
+
+    add_view_parser(sub, _target_options, _debug_option, fmt)
     return parser
 
 
