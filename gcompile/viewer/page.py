@@ -24,13 +24,14 @@ import base64
 import hashlib
 import html
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
 from ..drawing.base import check_graph, check_values
 from ..drawing.draw import to_dot
 from ..drawing.pair import pair_to_dot
-from ..drawing.style import format_number
+from ..drawing.style import FONT_STACK, format_number
 from ..errors import GraphError
 from .model import build_model
 from .paths import chain_paths, targets
@@ -87,6 +88,26 @@ def page_json(data) -> str:
 
 def _static(name):
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+
+
+def slim_svg(svg: str) -> str:
+    """Graphviz's SVG as the page inlines it: from ``<svg``, without comments, the
+    font stack (set once by the page's style) or link tooltips (the page draws its own).
+
+    Examples
+    --------
+    >>> slim_svg('<?xml?><!-- x --><svg><!-- n0 --><a xlink:title="k&#10;v"><text '
+    ...          f'font-family="{FONT_STACK}">k</text></a></svg>')
+    '<svg><a><text>k</text></a></svg>'
+    """
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    svg = svg.replace(f' font-family="{FONT_STACK}"', "")
+    return re.sub(r' xlink:title="[^"]*"', "", svg)
+
+
+def _css_fonts():
+    return ", ".join(f'"{name}"' if " " in name else name for name in FONT_STACK.split(","))
 
 
 def _paths_data(fwd, bwd, values, index):
@@ -169,8 +190,7 @@ def view(fwd, bwd=None, path=None, values=None, grads=None, *, engine="auto", ti
     else:
         diagram = pair_to_dot(fwd, bwd, values, grads, **style)
     diagram.gc_engine = engine
-    svg = diagram.svg()
-    svg = svg[svg.index("<svg"):]
+    svg = slim_svg(diagram.svg())
     data, index = build_model(fwd, bwd, values, grads, title=title)
     data["paths"] = _paths_data(fwd, bwd, values, index)
     data["theme"] = style.get("theme", "light")
@@ -184,7 +204,8 @@ def view(fwd, bwd=None, path=None, values=None, grads=None, *, engine="auto", ti
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         f'style-src \'unsafe-inline\'; script-src \'sha256-{digest}\'">',
         f"<title>{html.escape(heading)}</title>",
-        f"<style>{_static('viewer.css')}</style></head>",
+        f"<style>{_static('viewer.css')}\n#gc-canvas text {{ font-family: {_css_fonts()}; }}"
+        "</style></head>",
         f'<body class="gc-theme-{"dark" if data["theme"] == "dark" else "light"}">',
         _static("viewer.html").replace("{heading}", html.escape(heading)),
         f'<div id="gc-canvas" tabindex="0" aria-label="graph (arrow keys pan, + and - zoom, '

@@ -3,6 +3,7 @@
    is only ever written with textContent or setAttribute, never parsed as markup. */
 (function () {
   'use strict';
+  var started = performance.now();
   var SVGNS = 'http://www.w3.org/2000/svg';
   var XLINK = 'http://www.w3.org/1999/xlink';
   var data = JSON.parse(document.getElementById('gc-data').textContent);
@@ -206,6 +207,7 @@
   // ------------------------------------------------------------ selection and links
   var lit = [];
   var selected = -1;
+  var pathLit = [], pathEdges = [];
   function mark(list, cls, on) {
     list.forEach(function (i) { nodes[i].els.forEach(function (e) { e.classList.toggle(cls, on); }); });
   }
@@ -216,7 +218,7 @@
       e.classList.remove('gc-lit');
     });
     lit = []; selected = -1;
-    svg.classList.remove('gc-focus');
+    if (!pathLit.length) { svg.classList.remove('gc-focus'); }
     var sel = $('gc-sel');
     sel.replaceChildren(el('p', 'Click a node, or Tab to it and press Enter. Escape clears.', 'gc-hint'));
     document.body.removeAttribute('data-selected');
@@ -318,26 +320,53 @@
   layer.setAttribute('class', 'gc-groups');
   var firstNode = graph0.querySelector('g.node, g.edge');
   graph0.insertBefore(layer, firstNode);
-  function union(list) {
-    var box = null;
-    list.forEach(function (e) {
+  // a collapsed group is drawn as boxes over its members; members far apart (other nodes
+  // between them) get separate boxes rather than one box hiding unrelated nodes
+  var centers = [];
+  var bbox = new Map();   // measured once, before the boxes are added (no layout thrash)
+  nodes.forEach(function (n, i) {
+    n.els.forEach(function (e) {
       var b = e.getBBox();
-      if (!box) { box = {x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height}; return; }
-      box.x0 = Math.min(box.x0, b.x); box.y0 = Math.min(box.y0, b.y);
-      box.x1 = Math.max(box.x1, b.x + b.width); box.y1 = Math.max(box.y1, b.y + b.height);
+      bbox.set(e, b);
+      centers.push({i: i, x: b.x + b.width / 2, y: b.y + b.height / 2});
     });
-    return box;
+  });
+  function grow(box, b) {
+    return {x0: Math.min(box.x0, b.x), y0: Math.min(box.y0, b.y),
+            x1: Math.max(box.x1, b.x + b.width), y1: Math.max(box.y1, b.y + b.height)};
   }
-  function groupBox(g, j, side, els) {
-    var b = union(els);
-    if (!b) { return null; }
+  function clean(box, j) {
+    for (var k = 0; k < centers.length; k++) {
+      var c = centers[k];
+      if (c.x > box.x0 && c.x < box.x1 && c.y > box.y0 && c.y < box.y1 && nodes[c.i].group !== j) {
+        return false;
+      }
+    }
+    return true;
+  }
+  function parts(j, side) {
+    var out = [];
+    data.groups[j].members.forEach(function (i) {
+      if (nodes[i].side !== side) { return; }
+      nodes[i].els.forEach(function (e) {
+        var b = bbox.get(e);
+        for (var k = 0; k < out.length; k++) {
+          var merged = grow(out[k].box, b);
+          if (clean(merged, j)) { out[k].box = merged; out[k].count += 1; return; }
+        }
+        out.push({box: {x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height}, count: 1});
+      });
+    });
+    return out;
+  }
+  function groupBox(g, j, side, part, many) {
+    var b = part.box, count = part.count;
     var pad = 6;
     var box = document.createElementNS(SVGNS, 'g');
     box.setAttribute('class', 'gc-group gc-hidden');
     box.setAttribute('tabindex', '0');
     box.setAttribute('role', 'button');
     box.setAttribute('data-group', String(j));
-    var count = g.members.filter(function (i) { return nodes[i].side === side; }).length;
     box.setAttribute('aria-label', 'expand group ' + g.name + ' (' + count + ' nodes)');
     var r = document.createElementNS(SVGNS, 'rect');
     r.setAttribute('x', b.x0 - pad); r.setAttribute('y', b.y0 - pad);
@@ -345,25 +374,24 @@
     r.setAttribute('rx', 8);
     box.appendChild(r);
     var t = document.createElementNS(SVGNS, 'text');
-    t.setAttribute('x', b.x0 + 4); t.setAttribute('y', b.y0 + 12);
-    t.textContent = (side === 'b' ? 'd ' : '') + g.name;
+    t.setAttribute('x', b.x0 + 2); t.setAttribute('y', b.y0 + 10);
+    t.textContent = (side === 'b' ? 'd ' : '') + g.name + (many ? ' (part)' : '');
     box.appendChild(t);
     var s = document.createElementNS(SVGNS, 'text');
-    s.setAttribute('x', b.x0 + 4); s.setAttribute('y', b.y0 + 26);
+    s.setAttribute('x', b.x0 + 2); s.setAttribute('y', b.y0 + 23);
     s.setAttribute('class', 'gc-sub');
-    s.textContent = count + ' node' + (count === 1 ? '' : 's') + ' \u00b7 click to expand';
+    s.textContent = count + ' node' + (count === 1 ? '' : 's');
     box.appendChild(s);
     layer.appendChild(box);
     return box;
   }
+  var found = data.groups.map(function (g, j) { return [parts(j, 'f'), parts(j, 'b')]; });
   data.groups.forEach(function (g, j) {
     g.collapsed = false;
     g.boxes = [];
-    ['f', 'b'].forEach(function (side) {
-      var els = [];
-      g.members.forEach(function (i) { if (nodes[i].side === side) { els = els.concat(nodes[i].els); } });
-      var box = groupBox(g, j, side, els);
-      if (box) { g.boxes.push(box); }
+    ['f', 'b'].forEach(function (side, k) {
+      var all = found[j][k];
+      all.forEach(function (part) { g.boxes.push(groupBox(g, j, side, part, all.length > 1)); });
     });
   });
   function setCollapsed(j, on) {
@@ -413,11 +441,11 @@
   if (!data.groups.length) { $('gc-groups-box').hidden = true; }
 
   // ------------------------------------------------------------ chain-rule paths
-  var pathLit = [], pathEdges = [];
   function clearPaths() {
     mark(pathLit, 'gc-path', false);
     pathEdges.forEach(function (e) { e.classList.remove('gc-path'); });
     pathLit = []; pathEdges = [];
+    if (!lit.length) { svg.classList.remove('gc-focus'); }
     Array.prototype.forEach.call(document.querySelectorAll('.gc-path-item.gc-on'), function (li) {
       li.classList.remove('gc-on');
     });
@@ -436,6 +464,7 @@
     pathLit = Object.keys(on).map(Number);
     pathLit.forEach(reveal);
     mark(pathLit, 'gc-path', true);
+    svg.classList.toggle('gc-focus', pathLit.length > 0 || lit.length > 0);
   }
   var outSel = $('gc-output'), wrtSel = $('gc-wrt');
   var outputs = [], wrts = [];
@@ -490,6 +519,7 @@
     clearSelection();
     hideTip();
     if (field.value) { field.value = ''; search(''); }
+    if (wrtSel.value !== '') { wrtSel.value = ''; showPaths(); }
   }
   document.addEventListener('keydown', function (e) {
     var tag = e.target.tagName;
@@ -507,5 +537,6 @@
   else { data.groups.forEach(function (g, j) { setCollapsed(j, false); }); }
   fit();
   document.body.setAttribute('data-visible', String(visibleCount()));
+  document.body.setAttribute('data-init-ms', String(Math.round(performance.now() - started)));
   document.body.setAttribute('data-ready', '1');
 }());
