@@ -30,6 +30,7 @@ from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG
                     run_explain, run_step_through)
 from ..errors import GraphError
 from ..escape import text
+from ..viewer.command import add_view_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse graphs with more steps (default: 300)")
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_step_through)
+
+    add_view_parser(sub, _target_options, _debug_option, fmt)
     return parser
 
 
