@@ -224,19 +224,15 @@ def _diagram(spec, graph, bwd, output, wrt, feeds, values, grads, style):
     return gc.render(h, None, gc.evaluate(h, feeds) if values is not None else None, **style)
 
 
-def _view(spec, graph, bwd, values, grads):
+def _view(spec, graph, bwd, values, grads, style):
     import gcompile as gc
 
     view = getattr(gc, "view", None)
     if view is None:
         raise GraphError("show: view needs gc.view (the interactive viewer), which this version "
                          "of gcompile does not have")
-    try:
-        page = view(graph, bwd, None, values, grads)
-    except TypeError as err:
-        raise GraphError(f"show: view: gc.view does not take (fwd, bwd, path, values, grads): "
-                         f"{err}") from None
-    return page if isinstance(page, str) else str(page)
+    page = view(graph, bwd, None, values, grads, engine=spec.engine, **style)
+    return page if isinstance(page, str) else page.html
 
 
 def build_figure(spec: FigureSpec, base_dirs=()) -> Figure:
@@ -272,7 +268,7 @@ def build_figure(spec: FigureSpec, base_dirs=()) -> Figure:
     if spec.highlight:
         style["highlight"] = list(spec.highlight)
     if spec.show == "view":
-        html = _view(spec, graph, bwd, values, grads)
+        html = _view(spec, graph, bwd, values, grads, style)
         return Figure(spec, "", _name(spec, html), "html", files, html)
     dot = _diagram(spec, graph, bwd, output, wrt, feeds, values, grads, style).source
     return Figure(spec, dot, _name(spec, dot), "svg", files)

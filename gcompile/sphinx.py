@@ -118,7 +118,7 @@ def _html_visit(self, node):
     alt = escape(node["alt"], quote=True)
     if node["html"] is not None:
         self.body.append(f'<div class="gcompile-diagram"><iframe src="{uri}" title="{alt}" '
-                         f'style="width:100%;height:32em;border:1px solid #ccc"></iframe></div>\n')
+                         f'style="width:100%;height:40em;border:1px solid #ccc"></iframe></div>\n')
     else:
         self.body.append(f'<div class="gcompile-diagram"><a href="{uri}"><img src="{uri}" '
                          f'alt="{alt}" style="max-width:100%;height:auto"/></a></div>\n')

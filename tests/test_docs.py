@@ -57,6 +57,6 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
     drawn = re.findall(r'<img src="_images/(gcompile-[^"]+\.svg)"', html)
     committed = sorted(p.read_bytes() for p in (DOCS / "images").glob("*.svg"))
     assert sorted((out / "_images" / f).read_bytes() for f in drawn) == committed
-    for page in ["index", "cli", "custom-ops", "graph-format", "ops", "robustness", "teaching"]:
+    for page in ["index", "cli", "custom-ops", "docs-plugins", "graph-format", "ops", "robustness", "teaching"]:
         assert (out / f"{page}.html").is_file()
     assert 'href="gallery.html"' in (out / "index.html").read_text(encoding="utf-8")
