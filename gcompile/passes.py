@@ -119,13 +119,16 @@ class _GraphFacts(Facts):
 
     def is_const(self, u):
         d = self.attrs[u]
-        return d["op"] == "const" and not _is_feedable(d, self.fold_seed)
+        return d["op"] == "const" and (self.fold_seed or not d.get("feedable"))
 
     def value(self, u):
         return _const_value(self.attrs[u])
 
     def uniform(self, u):
-        return uniform(self.attrs[u]["value"]) if self.is_const(u) else None
+        if not self.is_const(u):
+            return None
+        value = self.attrs[u]["value"]
+        return value if type(value) is float else uniform(value)
 
     def producer(self, u):
         d = self.attrs.get(u)
@@ -142,6 +145,7 @@ def _fold(rec, fold_seed=True):
     record = _record("fold_constants", len(attrs))
     static = rec.static
     facts = _GraphFacts(rec, fold_seed)
+    is_const = facts.is_const
     for v in rec.order:
         data = attrs.get(v)
         if data is None:
@@ -151,12 +155,16 @@ def _fold(rec, fold_seed=True):
             if fold_seed and data["op"] == "const":
                 data.pop("feedable", None)
             continue
-        if _is_feedable(data, fold_seed):
+        if not fold_seed and data.get("feedable"):
             continue
         ops = [final(u) if u in alias else u for u in operands[v]]
         operands[v] = ops
+        constant = all([is_const(u) for u in ops])
+        if not constant and not opdef.simplifies:
+            continue
         facts.node = v
-        found = simplify(opdef, ops, rec.params[v], facts, static.get(v), exact=False)
+        found = simplify(opdef, ops, rec.params[v], facts, static.get(v), exact=False,
+                         constant=constant)
         if found is None:
             continue
         if found[0] == CONST:
