@@ -32,26 +32,35 @@ def as_value(value, node):
     (np.float64(2.0), dtype('int64'))
     """
     if isinstance(value, (np.ndarray, np.generic)):
-        if value.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
+        if value.dtype.kind not in "biuf":
+            raise _not_real(value, node)
         return value
     if isinstance(value, bool):
         return np.bool_(value)
     if isinstance(value, numbers.Real):
         return np.float64(value)
     if isinstance(value, numbers.Complex):
-        return np.complex128(value)
+        raise _not_real(value, node)
     if isinstance(value, (list, tuple)):
         try:
             arr = np.asarray(value)
         except ValueError as err:
             raise GraphError(f"feed for input {node!r} is not a regular array: {err}") from None
-        if arr.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
+        if arr.dtype.kind not in "biuf":
+            raise _not_real(value, node)
         return arr
     if hasattr(value, "__array_namespace__") or is_foreign_array(value):
         return value  # a torch tensor, a dask array...: see gcompile.namespace
     raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
+
+
+def _not_real(value, node):
+    """Complex values are refused (the rules are for real numbers), others are not numeric."""
+    if np.asarray(value).dtype.kind == "c" or isinstance(value, numbers.Complex):
+        return GraphError(f"value of {node!r} is complex ({describe_value(value)}): gcompile "
+                          f"computes on real numbers (feed the real and imaginary parts as "
+                          f"two inputs)")
+    return GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
 
 
 def leaf_value(graph, node, data, feeds):

@@ -50,10 +50,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError, resolve
+from .errors import GraphError
+from .autodiff import paused_gc
 from .evaluate import apply_op
-from .graph import ancestors, as_node_list
-from .pass_log import PassLog, _const_value, _is_feedable, _prepare, _rebuild, _record
+from .graph import as_node_list
+from .pass_log import PassLog, _const_value, _prepare, _rebuild, _record
 from .registry import LEAF_OPS
 from .shapes import infer_shapes
 from .simplify import ALIAS, CONST, Facts, simplify, uniform
@@ -61,28 +62,73 @@ from .simplify import ALIAS, CONST, Facts, simplify, uniform
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
            "optimize", "PassLog", "PASSES"]
 
+class _Records:
+    """A graph as per-node records while passes run: validated once, rebuilt once.
+
+    ``attrs``/``operands``/``ops``/``params`` hold the live nodes; ``alias``
+    maps every node replaced by another (over all passes run so far) to it.
+    Static shapes are inferred once: no pass changes the shape of a value.
+    """
+
+    def __init__(self, graph, shapes=None):
+        self.graph = graph
+        self.plan, self.attrs, self.operands = _prepare(graph)
+        self.order = self.plan.order
+        self.ops, self.params = dict(self.plan.ops), dict(self.plan.params)
+        self.alias = {}
+        self.shapes = shapes
+        self._static = None
+
+    @property
+    def static(self):
+        if self._static is None:
+            self._static = infer_shapes(self.graph, self.shapes, plan=self.plan)
+        return self._static
+
+    def final(self, n):
+        alias = self.alias
+        while n in alias:
+            n = alias[n]
+        return n
+
+    def replace(self, v, target):
+        """``v``'s value is ``target``'s: drop ``v``."""
+        self.alias[v] = target
+        del self.attrs[v]
+        self.ops.pop(v, None)
+
+    def remove(self, v):
+        del self.attrs[v]
+        self.ops.pop(v, None)
+
+    def build(self):
+        """The new DiGraph (graph attributes remapped through every alias)."""
+        return _rebuild(self.graph, self.order, self.attrs, self.operands, self.alias, {})
+
+
 class _GraphFacts(Facts):
     """What the simplifier knows about a node during :func:`fold_constants`."""
 
-    def __init__(self, attrs, operands, static, fold_seed):
-        self.attrs, self.operands, self.static, self.fold_seed = attrs, operands, static, fold_seed
+    def __init__(self, rec, fold_seed):
+        self.attrs, self.operands, self.fold_seed = rec.attrs, rec.operands, fold_seed
+        self.shape = rec.static.get
         self.node = None
-
-    def shape(self, u):
-        return self.static.get(u)
 
     def dtype(self, u):
         return None
 
     def is_const(self, u):
         d = self.attrs[u]
-        return d["op"] == "const" and not _is_feedable(d, self.fold_seed)
+        return d["op"] == "const" and (self.fold_seed or not d.get("feedable"))
 
     def value(self, u):
         return _const_value(self.attrs[u])
 
     def uniform(self, u):
-        return uniform(self.attrs[u]["value"]) if self.is_const(u) else None
+        if not self.is_const(u):
+            return None
+        value = self.attrs[u]["value"]
+        return value if type(value) is float else uniform(value)
 
     def producer(self, u):
         d = self.attrs.get(u)
@@ -94,47 +140,50 @@ class _GraphFacts(Facts):
         return apply_op(opdef, self.node, args, params)
 
 
-def _fold(graph, shapes=None, fold_seed=True):
-    p, attrs, operands = _prepare(graph)
-    record = _record("fold_constants", len(p.order))
-    static = infer_shapes(graph, shapes, plan=p)
-    facts = _GraphFacts(attrs, operands, static, fold_seed)
-    alias = {}
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
-    for v in p.order:
-        opdef = p.ops.get(v)
-        data = attrs[v]
+def _fold(rec, fold_seed=True):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("fold_constants", len(attrs))
+    static = rec.static
+    facts = _GraphFacts(rec, fold_seed)
+    is_const = facts.is_const
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None:
+            continue
+        opdef = rec.ops.get(v)
         if opdef is None:
             if fold_seed and data["op"] == "const":
                 data.pop("feedable", None)
             continue
-        if _is_feedable(data, fold_seed):
+        if not fold_seed and data.get("feedable"):
             continue
-        ops = [final(u) for u in operands[v]]
+        ops = [final(u) if u in alias else u for u in operands[v]]
         operands[v] = ops
+        constant = all([is_const(u) for u in ops])
+        if not constant and not opdef.simplifies:
+            continue
         facts.node = v
-        found = simplify(opdef, ops, p.params[v], facts, static.get(v), exact=False)
+        found = simplify(opdef, ops, rec.params[v], facts, static.get(v), exact=False,
+                         constant=constant)
         if found is None:
             continue
         if found[0] == CONST:
             _make_const(attrs, v, found[1], record, opdef.name)
             operands[v] = []
+            del rec.ops[v]
         elif found[0] == ALIAS:
-            alias[v] = found[1]
+            rec.replace(v, found[1])
             record["aliased"].append([v, found[1]])
-            del attrs[v]
         else:  # a cheaper op on some of the operands: x * -1 -> neg(x)
             _, new, operands[v] = found
             for k in opdef.params:
                 data.pop(k, None)
             data["op"] = new.name
+            rec.ops[v] = new
+            rec.params[v] = {k: data.get(k, d) for k, d in new.params.items()}
             record["folded"].append([v, new.name])
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+    record["after"] = len(attrs)
+    return record
 
 
 def _make_const(attrs, v, value, record, name):
@@ -169,36 +218,38 @@ def fold_constants(graph, *, shapes=None, fold_seed=True):
     >>> sorted(fold_constants(g).edges)
     [('x', 'z')]
     """
-    return _fold(graph, shapes, fold_seed)[0]
+    rec = _Records(graph, shapes)
+    _fold(rec, fold_seed)
+    return rec.build()
 
 
-def _cse(graph):
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_common_subexpressions", len(p.order))
-    alias = {}
+def _cse(rec):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("eliminate_common_subexpressions", len(attrs))
     seen = {}
-    for v in p.order:
-        data = attrs[v]
-        if data.get("feedable") or data["op"] == "input":
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None or data.get("feedable") or data["op"] == "input":
             continue
         if data["op"] == "const":
             arr = np.asarray(data["value"])
             key = ("const", arr.dtype.str, arr.shape, arr.tobytes())
         else:
-            ops = tuple(resolve(alias, u) for u in operands[v])
-            operands[v] = list(ops)
-            key = (data["op"], ops, _freeze(p.params[v]))
+            ops = [final(u) if u in alias else u for u in operands[v]]
+            operands[v] = ops
+            params = rec.params[v]
+            key = (data["op"], tuple(ops), _freeze(params) if params else ())
         try:
             hash(key)
         except TypeError:
             continue
         if key in seen:
-            alias[v] = seen[key]
+            rec.replace(v, seen[key])
             record["merged"].append([v, seen[key]])
-            del attrs[v]
         else:
             seen[key] = v
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+    record["after"] = len(attrs)
+    return record
 
 
 def _freeze(obj):
@@ -226,7 +277,9 @@ def eliminate_common_subexpressions(graph):
     >>> sorted(h.nodes), h.edges["a", "s"]["arg"]
     (['a', 's', 'x'], [0, 1])
     """
-    return _cse(graph)[0]
+    rec = _Records(graph)
+    _cse(rec)
+    return rec.build()
 
 
 def default_keep(graph):
@@ -244,19 +297,29 @@ def default_keep(graph):
                      "attribute naming what it computes")
 
 
-def _dce(graph, keep=None):
-    keep = default_keep(graph) if keep is None else as_node_list(graph, keep, "keep")
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_dead_code", len(p.order))
-    live = ancestors(graph, keep)
-    for v in p.order:
-        if v not in live:
+def _dce(rec, keep=None):
+    attrs, operands, final = rec.attrs, rec.operands, rec.final
+    keep = default_keep(rec.graph) if keep is None else keep
+    record = _record("eliminate_dead_code", len(attrs))
+    live = set()
+    stack = []
+    for k in keep:
+        k = final(k)
+        if k not in live:
+            live.add(k)
+            stack.append(k)
+    while stack:
+        for u in operands.get(stack.pop(), ()):
+            u = final(u)
+            if u not in live:
+                live.add(u)
+                stack.append(u)
+    for v in rec.order:
+        if v in attrs and v not in live:
             record["removed"].append(v)
-            del attrs[v]
-    out = _rebuild(graph, p.order, attrs, operands, {}, record)
-    if out.graph.get("seed") is not None and out.graph["seed"] not in out:
-        out.graph["seed"] = None
-    return out, record
+            rec.remove(v)
+    record["after"] = len(attrs)
+    return record
 
 
 def eliminate_dead_code(graph, keep=None):
@@ -273,7 +336,10 @@ def eliminate_dead_code(graph, keep=None):
     >>> sorted(eliminate_dead_code(g, keep=["y"]).nodes)
     ['x', 'y']
     """
-    return _dce(graph, keep)[0]
+    keep = None if keep is None else as_node_list(graph, keep, "keep")
+    rec = _Records(graph)
+    _dce(rec, keep)
+    return rec.build()
 
 
 #: The passes :func:`optimize` knows, in the order it runs them by default.
@@ -315,26 +381,25 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
     if keep is not None:
         keep = as_node_list(graph, keep, "keep")
     log = PassLog(before=graph.number_of_nodes(), after=graph.number_of_nodes())
-    current = graph
-    for round_ in range(max(1, max_rounds)):
-        changed = False
-        for name in passes:
-            if name == "fold_constants":
-                current, rec = _fold(current, shapes, fold_seed)
-            elif name == "eliminate_common_subexpressions":
-                current, rec = _cse(current)
-            else:
-                current, rec = _dce(current, keep)
-            did = any(rec[k] for k in ("folded", "aliased", "merged", "removed"))
-            if keep is not None:
-                moved = dict((a, b) for a, b in rec["aliased"] + rec["merged"])
-                keep = [resolve(moved, k) for k in keep]
-            if did or round_ == 0:
-                log.records.append(rec)
-            changed = changed or did
-        if not changed:
-            break
-    if current is graph:
-        current = graph.copy()
+    if not passes:
+        return graph.copy(), log
+    with paused_gc():
+        rec = _Records(graph, shapes)
+        for round_ in range(max(1, max_rounds)):
+            changed = False
+            for name in passes:
+                if name == "fold_constants":
+                    record = _fold(rec, fold_seed)
+                elif name == "eliminate_common_subexpressions":
+                    record = _cse(rec)
+                else:
+                    record = _dce(rec, keep)
+                did = any(record[k] for k in ("folded", "aliased", "merged", "removed"))
+                if did or round_ == 0:
+                    log.records.append(record)
+                changed = changed or did
+            if not changed:
+                break
+        current = rec.build()
     log.after = current.number_of_nodes()
     return current, log
