@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from .lowering import CONST, INPUT, OP
+from .lowering import CONST, F8, INPUT, OP
 
 __all__ = ["emit", "Emitted", "sanitize", "MAX_FUSE_DEPTH"]
 
@@ -184,7 +184,7 @@ def emit(prog, targets, *, release=True, xp=np):
 
     Array nodes call the registry forwards on the namespace ``xp``.
     """
-    kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
+    kinds, payload, shapes, dtypes = prog.kinds, prog.payload, prog.shapes, prog.dtypes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
     uses = {}
@@ -218,7 +218,9 @@ def emit(prog, targets, *, release=True, xp=np):
     def text(j, scalar, reads, notes):
         kind = kinds[j]
         if kind == INPUT:
-            return f"i{payload[j]}" if scalar or shapes[j] != () else f"f64(i{payload[j]})"
+            # a float fed as a Python float reads as float64 (gcompile.feeds); others keep their dtype
+            return f"f64(i{payload[j]})" if not scalar and shapes[j] == () and dtypes[j] == F8 \
+                else f"i{payload[j]}"
         if kind == CONST:
             return names.const(payload[j], scalar)
         if j in fused:

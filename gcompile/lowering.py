@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import GraphError
-from .evaluate import as_value
+from .feeds import const_value
 from .graph import node_dicts
 from .registry import broadcast_shape, lookup
 
@@ -158,13 +158,6 @@ def demand_order(p, targets):
     return order
 
 
-def const_value(value, node):
-    """A const node's value as the interpreter reads it: Python numbers stay (weak) floats."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return as_value(value, node)
-
-
 def _dtype_of(value):
     if type(value) is float:
         return F8
@@ -206,8 +199,9 @@ def _identity(prog, name, ids):
     """The operand id ``name(*ids)`` equals (value, shape and dtype), or ``None``."""
     shapes, dtypes, units = prog.shapes, prog.dtypes, prog.units
     if name in _SAME_SHAPE:
-        a, ref = ids
-        return a if shapes[a] is not None and shapes[a] == shapes[ref] else None
+        a, ref = ids  # broadcast_like casts a Python number to ref's dtype: same dtype too
+        return a if shapes[a] is not None and shapes[a] == shapes[ref] \
+            and dtypes[a] is not None and dtypes[a] == dtypes[ref] else None
     if name not in _UNIT:
         return None
     a, b = ids
