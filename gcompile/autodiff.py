@@ -93,7 +93,10 @@ class _Builder:
             names[ref.id] = key
         for i, hint in enumerate(self.hints):
             if names[i] is None:
-                names[i] = unique_key(hint, used)
+                if hint in used:
+                    hint = unique_key(hint, used)
+                used.add(hint)
+                names[i] = hint
         for attrs in self.attrs:
             if "local" in attrs:
                 attrs["local"] = names[attrs["local"]]
@@ -246,13 +249,14 @@ def _name_contributions(b, contribs, totals):
     attrs, operands, hints = b.attrs, b.operands, b.hints
     for u, parts in contribs.items():
         seen = {}
-        for _, consumer, _ in parts:
-            seen[consumer] = seen.get(consumer, 0) + 1
+        if len(parts) > 1:
+            for _, consumer, _ in parts:
+                seen[consumer] = seen.get(consumer, 0) + 1
         for ref, consumer, pos in parts:
             data = attrs[ref.id]
             if consumer is None or data["origin"] != consumer or data.get("wrt_arg") != pos:
                 continue
-            if len(parts) == 1:
+            if not seen:
                 hints[ref.id] = f"d{label(u)}"
             else:
                 suffix = f"#{pos}" if seen[consumer] > 1 else ""
