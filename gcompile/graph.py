@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError, did_you_mean
+from .errors import GraphError, did_you_mean, node_error
 from .registry import LEAF_OPS, lookup
 
 __all__ = ["Plan", "plan", "check_node", "as_node_list", "active_nodes", "ancestors",
@@ -89,8 +89,8 @@ def check_node(graph, v, data):
     for u, edata in preds.items():
         for pos in _positions(graph, u, v, edata, arity):
             if slots[pos] is not None:
-                raise GraphError(f"node {v!r} (op {name!r}): operand position {pos} is given twice, "
-                                 f"by {slots[pos]!r} and {u!r}")
+                raise node_error(v, name, f"operand position {pos} is given twice, "
+                                          f"by {slots[pos]!r} and {u!r}")
             slots[pos] = u
     missing = [i for i, s in enumerate(slots) if s is None]
     if missing:

@@ -106,7 +106,7 @@ def joint_graph(fwd, bwd):
             data.setdefault("order", top + 1)
             if "local" in data:
                 data["local"] = rename.get(data["local"], data["local"])
-        joint = nx.compose(joint, back)
+        joint.update(back)  # nx.compose(joint, back) in place: one copy fewer
     joint.graph = {k: v for k, v in bwd.graph.items() if k not in ("grads", "seed")}
     joint.graph["grads"] = {w: rename.get(n, n) for w, n in bwd.graph.get("grads", {}).items()}
     seed = bwd.graph.get("seed")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, node_error
 from .feeds import const_value
 from .graph import node_dicts
 from .registry import broadcast_shape, lookup
@@ -226,7 +226,7 @@ def _shape(opdef, key, shapes, params):
     try:
         return opdef.infer_shape(shapes, params)
     except GraphError as err:
-        raise GraphError(f"node {key!r} (op {opdef.name!r}): {err}") from None
+        raise node_error(key, opdef.name, err) from None
 
 
 def _add_op(prog, key, opdef, ids, params):

@@ -22,7 +22,6 @@ Examples
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -183,8 +182,3 @@ def registered_ops() -> dict:
     True
     """
     return dict(_REGISTRY)
-
-
-def product(shape) -> int:
-    """Number of elements of a shape."""
-    return math.prod(shape)
