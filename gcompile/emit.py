@@ -181,7 +181,7 @@ def emit(prog, targets, *, release=True, xp=np):
 
     Array nodes call the registry forwards on the namespace ``xp``.
     """
-    kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
+    kinds, payload, shapes, dtypes = prog.kinds, prog.payload, prog.shapes, prog.dtypes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
     uses = {}
@@ -218,7 +218,7 @@ def emit(prog, targets, *, release=True, xp=np):
             # a 0-d float64 array reads as numpy's float64 scalar, as ops on it return;
             # other dtypes (float16, integer labels) keep their own
             return f"f64(i{payload[j]})" if shapes[j] == () and not scalar \
-                and prog.dtypes[j] == F8 else f"i{payload[j]}"
+                and dtypes[j] == F8 else f"i{payload[j]}"
         if kind == CONST:
             return names.const(payload[j], scalar)
         if j in fused:
