@@ -71,7 +71,7 @@ def load_graph(arg: str) -> GraphSource:
         return GraphSource(graph, dict(feeds), arg)
     if path.suffix:
         raise GraphError(f"no such file {arg!r}")
-    hint = did_you_mean(arg, list(EXAMPLES)) or f" (the bundled examples: {', '.join(EXAMPLES)})"
+    hint = did_you_mean(arg, list(EXAMPLES)) or f" (examples: {', '.join(EXAMPLES)})"
     raise GraphError(f"no such file or bundled example {arg!r}{hint}")
 
 
