@@ -36,3 +36,11 @@ __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_sub
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
             "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
 __version__ = "0.1.0"
+
+from .api import export as _export
+from .drawing.diff import passes_to_dot as _passes_to_dot
+from .drawing.pair import pair_to_dot as _pair_to_dot
+
+# Every public function checks its arguments (a wrong one is a GraphError): gcompile/api.py.
+_export(globals(), __all__, forwards={"render": to_dot, "render_pair": _pair_to_dot,
+                                      "render_passes": _passes_to_dot})

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GraphError, did_you_mean
-from ..escape import label
+from ..errors import GraphError, did_you_mean, label
 from ..examples import EXAMPLES
 from ..io import load
 

@@ -3,7 +3,8 @@
 Each backward node sits in the column and colour of its ``origin`` forward
 node; the forward values the backward pass reads (residuals) are dashed links
 from the forward node; constants that only serve as a rule's local factor are
-folded into that rule's line.  :func:`gcompile.render_pair` writes it.
+folded into that rule's line.  :func:`pair_to_dot` builds it, :func:`render_pair`
+(``gc.render_pair``) writes it.
 
 Examples
 --------
@@ -17,12 +18,13 @@ Examples
 from __future__ import annotations
 
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
-                   new_diagram, theme_colors)
+                   new_diagram, theme_colors, write_image)
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import edge_attrs, node_attrs, node_kind, node_name
+from .options import document
 from .style import clean_text, plain_text
 
-__all__ = ["pair_to_dot", "drawn_backward_nodes"]
+__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes"]
 
 
 def _same_key(key, graph):
@@ -79,16 +81,19 @@ def _origin_colors(fwd, bwd, residual, colors):
     return fill
 
 
+@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
 def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
                 show_values=True, rules=True, title=None, collapse=None,
                 highlight=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
 
-    ``collapse`` is accepted for symmetry with :func:`to_dot` and ignored: the
-    pair keeps every node so each backward node can sit in its forward column.
-    ``highlight`` outlines a forward node and its backward nodes, a path and the
-    gradient flowing back along it, or exact nodes (see
-    :mod:`gcompile.drawing.highlight`).
+    Parameters
+    ----------
+    fwd, bwd : networkx.DiGraph
+        A forward graph and the result of ``gc.grad`` on it.
+    values, grads : dict, optional
+        Forward and backward values (merged).
+    {options}
 
     Examples
     --------
@@ -132,6 +137,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
                                extra_tip=tip, **style)
             attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
             sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
+            diagram.ids[("fwd", key)] = f"fwd{i}"
     order = {key: i for i, key in enumerate(fwd.nodes)}
     with diagram.subgraph(name="cluster_backward") as sub:
         sub.attr(**cluster_attrs("backward", colors))
@@ -144,6 +150,10 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             attrs = node_attrs(bwd, key, kind, values, colors, color, **style)
             attrs["_attributes"] = {"class": klass}
             sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
+            diagram.ids[("bwd", key)] = f"bwd{i}"
+    for key in bwd.nodes:   # a forward value the backward graph reads: drawn as the forward node
+        if key in residual:
+            diagram.ids[("bwd", key)] = diagram.ids[("fwd", key)]
     for origin, members in column.items():
         with diagram.subgraph() as same:
             same.attr(rank="same")
@@ -174,3 +184,52 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
                          **outline(attrs, colors, (u, v) in lit.bwd_edges, HIGHLIGHT_EDGE))
     return diagram
+
+
+@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
+def render_pair(fwd, bwd, path=None, values=None, grads=None, *, engine="auto", dpi=None,
+                **style):
+    """Draw a forward graph and its backward graph in one picture.
+
+    The forward graph flows one way in the upper box; the backward graph flows
+    back beneath it, each backward node in the column and colour of its
+    ``origin`` forward node.  Forward values read by backward ops are dashed
+    edges from the forward node (what memory the backward pass holds);
+    forward edges carry values and backward edges gradients; backward op nodes
+    show their rule and, with values, the local factor.
+
+    Parameters
+    ----------
+    fwd, bwd : networkx.DiGraph
+        A forward graph and the result of ``gc.grad`` on it.
+    path : str or Path, optional
+        As for :func:`gcompile.render`; ``None`` returns the :class:`Diagram`.
+    values : dict, optional
+        Forward values, or forward and backward values merged.
+    grads : dict, optional
+        Backward values, e.g. ``gc.evaluate(bwd, values)``.
+    engine : {"auto", "dot", "graphviz-pure"}
+        The layout engine, as for :func:`gcompile.render`.
+    dpi : float, optional
+        Resolution of PNG output.
+    {options}
+
+    Returns
+    -------
+    pathlib.Path or Diagram
+
+    Examples
+    --------
+    >>> import os, tempfile, gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
+    >>> vals = gc.evaluate(g, feeds)
+    >>> out = gc.render_pair(g, bwd, os.path.join(tempfile.mkdtemp(), "pair.gv"),
+    ...                      vals, gc.evaluate(bwd, vals))
+    >>> "d(x*y)/dx = y = 1.1" in out.read_text(encoding="utf-8")
+    True
+    """
+    diagram = pair_to_dot(fwd, bwd, values, grads, **style)
+    diagram.gc_engine = engine
+    return diagram if path is None else write_image(diagram, path, engine, dpi)
