@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .autodiff import gradients
+from .autodiff import backward_pass, gradients
 from .errors import GraphError, describe_value
 from .escape import key_text
-from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
 
 __all__ = ["explain", "Explanation", "local_derivative", "local_derivatives"]
@@ -230,11 +229,11 @@ def explain(graph, feeds, output, wrt, *, max_paths=64) -> Explanation:
     wrt_list = as_node_list(graph, wrt, "wrt")
     if not isinstance(max_paths, int) or isinstance(max_paths, bool) or max_paths < 1:
         raise GraphError(f"max_paths must be a positive int, got {max_paths!r}")
-    values = evaluate(graph, feeds)
+    values, bwd, back = backward_pass(graph, feeds, output, wrt_list)
     _scalar(values, output)
     for w in wrt_list:
         _scalar(values, w)
-    back = gradients(graph, feeds, output, wrt_list)
+    back = {w: back[bwd.graph["grads"][w]] for w in wrt_list}
     reach = nx.ancestors(graph, output) | {output}
     found = {w: _paths(graph, w, output, reach, max_paths + 1) for w in wrt_list}
     edges = {(u, v) for paths in found.values() for nodes in paths[:max_paths]

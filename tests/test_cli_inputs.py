@@ -146,5 +146,5 @@ def test_a_good_npy_still_loads(tmp_path, capsys, monkeypatch):
     proc = run_inproc(["eval", "apple", "--feed", "tax=@tax.npy", "--output", "price"], tmp_path,
                       capsys, monkeypatch)
     assert table_rows(proc.stdout)["price"][-1] == "250"
-    from gcompile.cli.inputs import parse_feed
+    from gcompile.cli.feeds import parse_feed
     assert parse_feed(f"W=@{tmp_path / 'f.npy'}")[1].tolist() == [[0, 1, 2], [3, 4, 5]]
