@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import GraphError, describe_value
 from .graph import plan as make_plan
+from .limits import check_op, check_sizes, max_bytes as byte_limit
 from .namespace import is_foreign_array, namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
@@ -77,7 +78,7 @@ def leaf_value(graph, node, data, feeds):
     return value
 
 
-def evaluate(graph, feeds=None, *, xp=None) -> dict:
+def evaluate(graph, feeds=None, *, xp=None, max_bytes=None) -> dict:
     """Evaluate every node of ``graph``; return ``{node: value}``.
 
     ``feeds`` maps input nodes to values; entries the graph does not read are
@@ -86,7 +87,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     attribute is true (the seed of a backward graph) takes its feed when given.
     ``xp`` is the array namespace; by default it comes from the fed values
     (:func:`gcompile.namespace.namespace_of`): numpy, or e.g. torch or dask
-    when the feeds are tensors or dask arrays.
+    when the feeds are tensors or dask arrays.  ``max_bytes`` caps the memory
+    its values may take (default: ``$GCOMPILE_MAX_BYTES``, else 1/8 of physical
+    memory; see :mod:`gcompile.limits`): a graph whose tensors would take more
+    is refused, naming the largest, before anything runs.
 
     Examples
     --------
@@ -95,10 +99,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     >>> round(float(evaluate(g, {"x": 0.0})["y"]), 3)
     1.0
     """
-    return interpreter(graph, xp=xp)(feeds)
+    return interpreter(graph, xp=xp, max_bytes=max_bytes)(feeds)
 
 
-def interpreter(graph, *, xp=None):
+def interpreter(graph, *, xp=None, max_bytes=None):
     """Validate ``graph`` once; return ``run(feeds) -> {node: value}`` to call many times.
 
     The graph is read when ``interpreter`` is called: later changes to it are
@@ -115,6 +119,10 @@ def interpreter(graph, *, xp=None):
     (-2.0, -3.0)
     """
     p = make_plan(graph)
+    limit = byte_limit(max_bytes)
+    # only a shape parameter (broadcast_to) or an array leaf can make a tensor
+    grows = limit is not None and any(q.get("shape") is not None for q in p.params.values())
+    sized = set()
     nodes = graph._node
     leaves, steps, feedable = [], [], []
     for v in p.order:
@@ -134,6 +142,12 @@ def interpreter(graph, *, xp=None):
         values = {v: leaf_value(graph, v, data, feeds) for v, data in leaves}
         fed = {v: as_value(feeds[v], v) for v in feedable if v in feeds}
         values.update(fed)
+        if limit is not None and (grows or fed or any([getattr(values[v], "ndim", 0)
+                                                       for v, _ in leaves])):
+            shapes = tuple([getattr(values[v], "shape", ()) for v, _ in leaves])
+            if shapes not in sized:  # checked once per set of leaf shapes
+                check_sizes(graph, p, dict(zip([v for v, _ in leaves], shapes)), limit=limit)
+                sized.add(shapes)
         ns = xp if xp is not None else namespace_of(
             [(v, values[v]) for v, _ in leaves if v in feeds] + list(fed.items()))
         if ns is not np:
@@ -176,7 +190,11 @@ def _node_error(p, node, args, err):
 
 
 def apply_op(opdef, node, args, params, xp=np):
-    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes."""
+    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes.
+
+    A result that would pass the memory limit (:mod:`gcompile.limits`) is refused first.
+    """
+    check_op(opdef, node, args, params)
     try:
         return opdef.forward(xp, *args, **params)
     except GraphError as err:

@@ -49,6 +49,7 @@ import numpy as np
 
 from .errors import GraphError
 from .evaluate import apply_op
+from .limits import check_shape
 from .graph import as_node_list
 from .pass_log import (PassLog, _all_equal, _const_value, _is_feedable, _prepare, _rebuild,
                        _record)
@@ -92,6 +93,7 @@ def _fold(graph, shapes=None, fold_seed=True):
         params = p.params[v]
         name = opdef.name
         if name in _SHAPE_ONLY and static.get(ops[0]) is not None:
+            check_shape(v, name, static[ops[0]])  # memory limit: gcompile.limits
             _make_const(attrs, v, np.full(static[ops[0]], _SHAPE_ONLY[name]), record, name)
             operands[v] = []
             continue
