@@ -105,12 +105,20 @@ _FN_KINDS = {("check_grads", "seed"): (_count, "a non-negative int (a random see
 _FORWARDS: dict = {}
 
 
+#: How messages name each graph argument.
+_NOUNS = {"fwd": "the forward graph", "bwd": "the backward graph",
+          "hessian_graph": "the Hessian graph", "hvp_graph": "the HVP graph"}
+
+
 def _graph(value, where, name):
+    noun = _NOUNS.get(name, "the graph")
     if not isinstance(value, nx.DiGraph):
-        raise GraphError(f"{where} {name!r}: expected a networkx DiGraph, got "
+        if name == "graph":
+            raise GraphError(f"{where}: expected a networkx DiGraph, got {type(value).__name__}")
+        raise GraphError(f"{where}: {noun} must be a networkx DiGraph, got "
                          f"{type(value).__name__}")
     if value.is_multigraph():
-        raise GraphError(f"{where} {name!r}: needs a networkx DiGraph, got "
+        raise GraphError(f"{where}: {noun} needs a networkx DiGraph, got "
                          f"{type(value).__name__} (multigraphs are not supported: use one edge "
                          "with arg=[0, 1] for x*x)")
     check_format(value)
@@ -135,7 +143,7 @@ def _forward_names(fn, sig):
     target = _FORWARDS.get(fn.__name__)
     if target is None:
         return None
-    own = set(sig.parameters)
+    own = {n for n, p in sig.parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
     return [n for n, p in inspect.signature(target).parameters.items()
             if n not in own and n not in GRAPH_ARGS
             and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -150,7 +158,7 @@ def public(fn, name=None):
     >>> public(area)(None)
     Traceback (most recent call last):
     ...
-    gcompile.errors.GraphError: area() 'graph': expected a networkx DiGraph, got NoneType
+    gcompile.errors.GraphError: area(): expected a networkx DiGraph, got NoneType
     """
     sig = inspect.signature(fn)
     label = f"{name or fn.__name__}()"

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import GraphError, describe_value
-from .graph import plan as make_plan
+from .graph import node_dicts, plan as make_plan
 from .limits import check_op, check_sizes, max_bytes as byte_limit
 from .namespace import is_foreign_array, namespace_of
 
@@ -123,7 +123,7 @@ def interpreter(graph, *, xp=None, max_bytes=None):
     # only a shape parameter (broadcast_to) or an array leaf can make a tensor
     grows = limit is not None and any(q.get("shape") is not None for q in p.params.values())
     sized = set()
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     leaves, steps, feedable = [], [], []
     for v in p.order:
         data = nodes[v]

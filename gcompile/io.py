@@ -218,14 +218,15 @@ def _attrs(item, skip, where, *names):
 SUFFIXES = {".json": "json", ".graphml": "graphml", ".xml": "graphml"}
 
 
-def _format(path, fmt):
+def _format(path, fmt, also=()):
     if fmt is None:
         suffix = Path(path).suffix
         fmt = SUFFIXES.get(suffix.lower())
         if fmt is None:
             shown = f"suffix {suffix!r}" if suffix else "no suffix"
             raise GraphError(f"{os.fspath(path)!r} has {shown}: graph files end in "
-                             f"{', '.join(SUFFIXES)} (or pass format='json' or 'graphml')")
+                             f"{', '.join([*SUFFIXES, *also])} (or pass format='json' or "
+                             "'graphml')")
     if fmt not in ("json", "graphml"):
         raise GraphError(f"unknown graph file format {fmt!r} (use 'json' or 'graphml')")
     return fmt
@@ -258,7 +259,8 @@ def save(graph, path, *, format=None) -> Path:
 
 
 def load(path, *, format=None, validate=True) -> nx.DiGraph:
-    """Read a graph saved by :func:`save` (or by networkx) from ``path``.
+    """Read a graph saved by :func:`save` (or by networkx) from ``path``; a ``.onnx`` path is
+    imported with :func:`gcompile.from_onnx`.
 
     The suffix says the format, as for :func:`save` (or pass ``format``).
 
@@ -277,7 +279,10 @@ def load(path, *, format=None, validate=True) -> nx.DiGraph:
             data = f.read()
     except OSError as err:
         raise GraphError(f"cannot read {name!r}: {err.strerror or err}") from None
-    fmt = _format(path, format)
-    if fmt == "graphml":
+    if format == "onnx" or (format is None and Path(path).suffix.lower() == ".onnx"):
+        from .onnx_import import from_onnx  # an ONNX model: needs the onnx extra
+
+        return from_onnx(path)
+    if _format(path, format, also=(".onnx",)) == "graphml":
         return from_graphml(data, source=name, validate=validate)
     return from_json(data, source=name, validate=validate)

@@ -58,6 +58,8 @@ def _fixtures(tmp):
         "step_through": ((g, feeds, "price", wrt, str(tmp / "s.html")), {}),
         "defop": (("api_test_op", 1, lambda xp, x: x), {"replace": True}),
         "registered_ops": ((), {}),
+        "to_onnx": ((g,), {"feeds": feeds}),
+        "view": ((g, bwd, str(tmp / "v.html")), {}),
     }
 
 
@@ -105,7 +107,8 @@ _JUNK = [None, 3.5, [1, "a"], object(), nx.Graph(), {"a": object()}, "nope", np.
                           "render_pair", "save", "to_dot", "to_json", "trace", "compare",
                           "eliminate_common_subexpressions", "eliminate_dead_code", "explain",
                           "fold_constants", "hessian", "hessian_values", "hvp", "hvp_values",
-                          "joint_graph", "optimize", "render_passes", "step_through", "defop"])
+                          "joint_graph", "optimize", "render_passes", "step_through", "defop",
+                          "to_onnx", "view"])
 def test_wrong_argument_types_unknown_keywords_and_missing_arguments(name, tmp_path):
     args, kwargs = _fixtures(tmp_path)[name]
     fn = getattr(gc, name)
@@ -136,10 +139,13 @@ def test_the_cases_named_in_the_issue(tmp_path):
         gc.step_through(g, None, "price", ["tax"], str(tmp_path / "s.html"))
     with pytest.raises(gc.GraphError, match=r"render_pair\(\): unexpected keyword argument"):
         gc.render_pair(g, gc.grad(g, "price", ["tax"]), None, colour="red")
-    with pytest.raises(gc.GraphError, match=r"evaluate\(\) 'graph': expected a networkx DiGraph"):
+    with pytest.raises(gc.GraphError, match=r"evaluate\(\): expected a networkx DiGraph"):
         gc.evaluate([1, 2], feeds)
     with pytest.raises(gc.GraphError, match=r"grad\(\): missing a required argument: 'wrt'"):
         gc.grad(g, "price")
+    with pytest.raises(gc.GraphError, match=r"compare\(\): the backward graph must be a networkx "
+                                            r"DiGraph, got list"):
+        gc.compare(g, [])
 
 
 def test_wrapped_functions_keep_name_docstring_and_signature():

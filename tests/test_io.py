@@ -424,7 +424,8 @@ def test_unknown_suffixes_are_refused_naming_the_supported_ones(name, tmp_path):
         gc.save(apple()[0], path)
     assert not path.exists()
     path.write_text(gc.to_json(apple()[0]), encoding="utf-8")
-    with pytest.raises(gc.GraphError, match=expected):
+    with pytest.raises(gc.GraphError, match=r"graph files end in \.json, \.graphml, \.xml, "
+                                            r"\.onnx \(or pass format="):
         gc.load(path)
     assert sorted(gc.load(path, format="json")) == sorted(apple()[0])   # an explicit format
     gc.save(apple()[0], path, format="graphml")

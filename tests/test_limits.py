@@ -106,7 +106,7 @@ def test_feeds_count_with_their_own_shapes(monkeypatch):
 def test_compile_and_constant_folding_refuse_too(monkeypatch):
     monkeypatch.setenv(limits.ENV, "1G")
     with pytest.raises(gc.GraphError, match="node 'b' .* alone has shape"):
-        gc.compile(attack_graph(), "e", ["x"])(x=1.0)
+        gc.compile(attack_graph(), "e", ["x"])({"x": 1.0})
     const = attack_graph("const")
     with pytest.raises(gc.GraphError, match=r"node 'b' \(op 'broadcast_to'\): its result would "
                                             r"take 3.2 GB, over the limit of 1.07 GB"):
