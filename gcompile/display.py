@@ -13,7 +13,7 @@ Examples
 <BLANKLINE>
 | path | factors | product |
 |---|---|---|
-| tax → price | 1 × 200 | 200 |
+| price → tax | 1 × 200 | 200 |
 <BLANKLINE>
 sum over 1 path: 200
 """
