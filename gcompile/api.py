@@ -115,7 +115,7 @@ def _graph(value, where, name):
     if not isinstance(value, nx.DiGraph):
         if name == "graph":
             raise GraphError(f"{where}: expected a networkx DiGraph, got {type(value).__name__}")
-        raise GraphError(f"{where}: {noun} must be a networkx DiGraph, got "
+        raise GraphError(f"{where}: {noun}: expected a networkx DiGraph, got "
                          f"{type(value).__name__}")
     if value.is_multigraph():
         raise GraphError(f"{where}: {noun} needs a networkx DiGraph, got "

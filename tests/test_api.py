@@ -143,8 +143,8 @@ def test_the_cases_named_in_the_issue(tmp_path):
         gc.evaluate([1, 2], feeds)
     with pytest.raises(gc.GraphError, match=r"grad\(\): missing a required argument: 'wrt'"):
         gc.grad(g, "price")
-    with pytest.raises(gc.GraphError, match=r"compare\(\): the backward graph must be a networkx "
-                                            r"DiGraph, got list"):
+    with pytest.raises(gc.GraphError, match=r"compare\(\): the backward graph: expected a "
+                                            r"networkx DiGraph, got list"):
         gc.compare(g, [])
 
 
