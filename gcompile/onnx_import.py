@@ -6,7 +6,8 @@ can be fed, overridden and differentiated); every ONNX node's output is the
 gcompile node keyed by that tensor's name.  An ONNX op that needs several
 gcompile ops adds helper nodes keyed ``"<output>/<step>"``.  Every node made
 for an ONNX node records ``onnx_op`` (its op type) and ``onnx_node`` (its
-name).  The op handlers live in :mod:`gcompile.onnx_ops`.
+name); when one ONNX node needs several gcompile nodes, they share a ``group``
+(drawn as a cluster) named after it.  The op handlers live in :mod:`gcompile.onnx_ops`.
 
 Needs the ``onnx`` extra: ``pip install gcompile[onnx]``.
 
@@ -121,6 +122,7 @@ class _Importer:
             raise GraphError(f"ONNX node {self.current.name!r}: tensor name {key!r} is defined twice")
         info = {"onnx_op": self.current.op_type, "onnx_node": self.current.name or key}
         self.g.add_node(key, op=op, **attrs, **info)
+        self.made.append(key)
         for pos, u in enumerate(operands):
             if self.g.has_edge(u, key):
                 arg = self.g.edges[u, key]["arg"]
@@ -193,7 +195,11 @@ class _Importer:
             if missing:
                 raise GraphError(f"ONNX node {node.name!r} ({node.op_type}) reads {missing[0]!r}, "
                                  "which no earlier node or input defines")
+            self.made = []
             handler(self, node, self.attrs(node))
+            if len(self.made) > 1:  # one ONNX op, several gcompile nodes: draw them as a cluster
+                for key in self.made:
+                    self.g.nodes[key]["group"] = node.name or node.output[0]
         outputs = [o.name for o in graph.output]
         for name in outputs:
             if name not in self.g:
