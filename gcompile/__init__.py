@@ -30,6 +30,7 @@ from .step_through import step_through
 from .onnx_import import from_onnx
 from .onnx_export import to_onnx
 from .sympy_bridge import from_sympy, to_sympy
+from .torch_import import from_torch
 
 __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads",
            "compile", "defop", "evaluate",
@@ -39,5 +40,5 @@ __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "
 __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
             "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
-__all__ += ["from_onnx", "from_sympy", "to_onnx", "to_sympy"]
+__all__ += ["from_onnx", "from_sympy", "from_torch", "to_onnx", "to_sympy"]
 __version__ = "0.1.0"
