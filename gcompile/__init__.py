@@ -7,7 +7,8 @@ Examples
 ['accumulation', 'forward_value']
 """
 from . import optable as _optable  # noqa: F401  (registers the built-in ops)
-from . import optable_nn as _optable_nn  # noqa: F401  (conv, pooling, gather, concat ops)
+from . import optable_nn as _optable_nn  # noqa: F401  (conv and pooling ops)
+from . import optable_array as _optable_array  # noqa: F401  (gather, concat, batched matmul)
 from .autodiff import ROLES, grad, gradients
 from .compiled import CompiledGradient, compile  # noqa: A004  (gc.compile; shadows the builtin only here)
 from .errors import GraphError
