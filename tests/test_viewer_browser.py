@@ -129,7 +129,7 @@ def _keys_with(tools, cls):
 
 
 def _viewbox(tools):
-    return tools.js("document.querySelector('#gc-canvas svg').getAttribute('viewBox')")
+    return tools.js("document.querySelector('#gc-canvas svg').getAttribute('data-view')")
 
 
 def test_search_highlights_matches_and_jumps(browser, pages):
