@@ -189,3 +189,14 @@ def test_import_without_sphinx_names_the_extra():
             "except gc.GraphError as err:\n    print(err)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "pip install 'gcompile[sphinx]'" in run.stdout, run.stderr
+
+
+@pytest.mark.skipif(not hasattr(gc, "view"), reason="gc.view (the viewer, issue 13) not here")
+def test_view_page_in_a_frame(tmp_path):
+    src = _project(tmp_path, "View\n====\n\n.. gcompile:: apple\n   :show: view\n")
+    run = _build(src, tmp_path / "html", "html", "-W")
+    assert run.returncode == 0, run.stderr
+    pages = list((tmp_path / "html" / "_images").glob("gcompile-view-*.html"))
+    assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert f'<iframe src="_images/{pages[0].name}"' in html
