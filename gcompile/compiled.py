@@ -57,7 +57,7 @@ import numpy as np
 from .autodiff import backward_records, grad, paused_gc
 from .errors import GraphError, describe_value
 from .evaluate import as_value, evaluate
-from .graph import as_node_list, plan as make_plan
+from .graph import ancestors, as_node_list, plan as make_plan
 from .emit import emit
 from .lowering import F8, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
@@ -130,10 +130,11 @@ class CompiledGradient:
         self.graph = graph
         self.release = release
         self._fingerprint = (graph.number_of_nodes(), graph.number_of_edges())
-        wanted = _ancestors(graph, [self.output] + self.wrt)
-        self._inputs = [(v, graph._node[v].get("value", _MISSING), _declared(graph._node[v]))
+        wanted = ancestors(graph, [self.output] + self.wrt)
+        nodes = graph.nodes
+        self._inputs = [(v, nodes[v].get("value", _MISSING), _declared(nodes[v]))
                         for v in p.order if v not in p.ops and v in wanted
-                        and graph._node[v]["op"] == "input"]
+                        and nodes[v]["op"] == "input"]
         self.signatures = {}
         self.fallbacks = 0
         self._last = None
@@ -319,15 +320,3 @@ def _dtype_str(dtype):
         return np.dtype(name).str
     except TypeError:
         return "|" + name
-
-
-def _ancestors(graph, targets):
-    seen = set(targets)
-    stack = list(targets)
-    pred = graph._pred
-    while stack:
-        for u in pred[stack.pop()]:
-            if u not in seen:
-                seen.add(u)
-                stack.append(u)
-    return seen

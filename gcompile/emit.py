@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import keyword
-import math
 import re
 
 import numpy as np
@@ -155,10 +154,8 @@ def _impl(prog, i, names, cache):
 
 def _implement(prog, i, names, opdef, ids, params, scalar):
     expr = opdef.expr
-    if expr and not params and _OPERATOR_EXPR.match(expr) and (scalar or opdef.name != "pow"):
+    if expr and not params and _OPERATOR_EXPR.match(expr):
         return expr, scalar
-    if scalar and opdef.name == "pow":
-        return names.bind(("fn", "math.pow"), math.pow, "pow") + "({0}, {1})", True
     if scalar and opdef.scalar is not None and not params:
         fn = names.bind(("fn", "scalar", opdef.name), opdef.scalar, opdef.name)
     else:

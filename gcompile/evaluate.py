@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import GraphError, describe_value
-from .graph import plan as make_plan
+from .graph import node_dicts, plan as make_plan
 from .namespace import is_foreign_array, namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
@@ -115,7 +115,7 @@ def interpreter(graph, *, xp=None):
     (-2.0, -3.0)
     """
     p = make_plan(graph)
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     leaves, steps, feedable = [], [], []
     for v in p.order:
         data = nodes[v]

@@ -6,13 +6,16 @@ when a node named in ``graph.graph["grads"]``, ``["seed"]`` or a node's
 ``local`` attribute is merged or replaced, the name is remapped to the node
 that now holds its value.
 
-- :func:`fold_constants` evaluates ops whose operands are all constants (and
-  shape-only ops such as ``ones_like`` when the shape is known), and drops the
-  identities ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0``,
-  ``x ** 1``, ``neg(neg(x))`` and reshapes/unbroadcasts to the same shape, but
-  only where static shapes prove the result has the shape of ``x`` (``x * 1``
-  with a bigger constant broadcasts ``x``: it is not the identity there).
-  ``x * 0`` is not folded: it is ``nan`` when ``x`` is ``inf``.
+- :func:`fold_constants` runs the simplifier :func:`gcompile.simplify.simplify`
+  (the same as ``gc.compile``'s) on every node: it evaluates ops whose operands
+  are all constants (and shape-only ops such as ``ones_like`` when the shape is
+  known), drops the identities ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``,
+  ``0 + x``, ``x - 0``, ``x ** 1``, ``neg(neg(x))`` and reshapes/unbroadcasts to
+  the same shape, and writes ``x * -1`` as ``neg(x)``, but only where static
+  shapes prove the result has the shape of ``x`` (``x * 1`` with a bigger
+  constant broadcasts ``x``: it is not the identity there).  ``x * 0`` is not
+  folded: it is ``nan`` when ``x`` is ``inf``.  The facts come from each op's
+  declaration, so user ops declared with them fold too.
 - :func:`eliminate_common_subexpressions`: the same op on the same operands in
   the same positions with the same parameters is computed once; constants are
   equal when value, dtype and shape are.
@@ -47,36 +50,61 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, resolve
 from .evaluate import apply_op
-from .graph import as_node_list
-from .pass_log import (PassLog, _all_equal, _const_value, _is_feedable, _prepare, _rebuild,
-                       _record)
+from .graph import ancestors, as_node_list
+from .pass_log import PassLog, _const_value, _is_feedable, _prepare, _rebuild, _record
+from .registry import LEAF_OPS
 from .shapes import infer_shapes
+from .simplify import ALIAS, CONST, Facts, simplify, uniform
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
            "optimize", "PassLog", "PASSES"]
 
-#: Ops whose value depends only on the shape of their operand.
-_SHAPE_ONLY = {"ones_like": 1.0, "zeros_like": 0.0}
-#: Ops that return their first operand unchanged when the shapes agree.
-_SAME_SHAPE_IDENTITY = ("reshape", "reshape_like", "sum_to_like", "broadcast_like", "broadcast_to")
+class _GraphFacts(Facts):
+    """What the simplifier knows about a node during :func:`fold_constants`."""
+
+    def __init__(self, attrs, operands, static, fold_seed):
+        self.attrs, self.operands, self.static, self.fold_seed = attrs, operands, static, fold_seed
+        self.node = None
+
+    def shape(self, u):
+        return self.static.get(u)
+
+    def dtype(self, u):
+        return None
+
+    def is_const(self, u):
+        d = self.attrs[u]
+        return d["op"] == "const" and not _is_feedable(d, self.fold_seed)
+
+    def value(self, u):
+        return _const_value(self.attrs[u])
+
+    def uniform(self, u):
+        return uniform(self.attrs[u]["value"]) if self.is_const(u) else None
+
+    def producer(self, u):
+        d = self.attrs.get(u)
+        if d is None or d["op"] in LEAF_OPS or d.get("feedable"):
+            return None
+        return d["op"], self.operands[u]
+
+    def fold(self, opdef, args, params):
+        return apply_op(opdef, self.node, args, params)
 
 
 def _fold(graph, shapes=None, fold_seed=True):
     p, attrs, operands = _prepare(graph)
     record = _record("fold_constants", len(p.order))
     static = infer_shapes(graph, shapes, plan=p)
+    facts = _GraphFacts(attrs, operands, static, fold_seed)
     alias = {}
 
     def final(n):
         while n in alias:
             n = alias[n]
         return n
-
-    def is_const(n):
-        d = attrs[n]
-        return d["op"] == "const" and not _is_feedable(d, fold_seed)
 
     for v in p.order:
         opdef = p.ops.get(v)
@@ -89,27 +117,23 @@ def _fold(graph, shapes=None, fold_seed=True):
             continue
         ops = [final(u) for u in operands[v]]
         operands[v] = ops
-        params = p.params[v]
-        name = opdef.name
-        if name in _SHAPE_ONLY and static.get(ops[0]) is not None:
-            _make_const(attrs, v, np.full(static[ops[0]], _SHAPE_ONLY[name]), record, name)
-            operands[v] = []
+        facts.node = v
+        found = simplify(opdef, ops, p.params[v], facts, static.get(v), exact=False)
+        if found is None:
             continue
-        if name in ("count", "batch_size") and static.get(ops[0]) is not None:
-            value = apply_op(opdef, v, [np.zeros(static[ops[0]])], params)
-            _make_const(attrs, v, value, record, name)
+        if found[0] == CONST:
+            _make_const(attrs, v, found[1], record, opdef.name)
             operands[v] = []
-            continue
-        if all(is_const(u) for u in ops):
-            value = apply_op(opdef, v, [_const_value(attrs[u]) for u in ops], params)
-            _make_const(attrs, v, value, record, name)
-            operands[v] = []
-            continue
-        target = _identity_operand(name, ops, attrs, operands, is_const, static, v)
-        if target is not None:
-            alias[v] = target
-            record["aliased"].append([v, target])
+        elif found[0] == ALIAS:
+            alias[v] = found[1]
+            record["aliased"].append([v, found[1]])
             del attrs[v]
+        else:  # a cheaper op on some of the operands: x * -1 -> neg(x)
+            _, new, operands[v] = found
+            for k in opdef.params:
+                data.pop(k, None)
+            data["op"] = new.name
+            record["folded"].append([v, new.name])
     return _rebuild(graph, p.order, attrs, operands, alias, record), record
 
 
@@ -121,37 +145,6 @@ def _make_const(attrs, v, value, record, name):
         del data[k]
     data.update(op="const", value=value, folded_from=name)
     record["folded"].append([v, "const"])
-
-
-def _identity_operand(name, ops, attrs, operands, is_const, static, v):
-    """The operand equal to ``v``'s value, when static shapes prove it; else None."""
-    out_shape = static.get(v)
-
-    def same(u):
-        return out_shape is not None and static.get(u) == out_shape
-
-    def const_is(u, number):
-        return is_const(u) and _all_equal(attrs[u]["value"], number)
-
-    if name == "mul":
-        for keep, other in ((ops[0], ops[1]), (ops[1], ops[0])):
-            if const_is(other, 1) and same(keep):
-                return keep
-    elif name == "add":
-        for keep, other in ((ops[0], ops[1]), (ops[1], ops[0])):
-            if const_is(other, 0) and same(keep):
-                return keep
-    elif name in ("sub", "div", "pow"):
-        unit = 0 if name == "sub" else 1
-        if const_is(ops[1], unit) and same(ops[0]):
-            return ops[0]
-    elif name == "neg":
-        inner = attrs.get(ops[0])
-        if inner is not None and inner["op"] == "neg" and not inner.get("feedable"):
-            return operands[ops[0]][0]
-    elif name in _SAME_SHAPE_IDENTITY and same(ops[0]):
-        return ops[0]
-    return None
 
 
 def fold_constants(graph, *, shapes=None, fold_seed=True):
@@ -184,12 +177,6 @@ def _cse(graph):
     record = _record("eliminate_common_subexpressions", len(p.order))
     alias = {}
     seen = {}
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
     for v in p.order:
         data = attrs[v]
         if data.get("feedable") or data["op"] == "input":
@@ -198,7 +185,7 @@ def _cse(graph):
             arr = np.asarray(data["value"])
             key = ("const", arr.dtype.str, arr.shape, arr.tobytes())
         else:
-            ops = tuple(final(u) for u in operands[v])
+            ops = tuple(resolve(alias, u) for u in operands[v])
             operands[v] = list(ops)
             key = (data["op"], ops, _freeze(p.params[v]))
         try:
@@ -261,13 +248,7 @@ def _dce(graph, keep=None):
     keep = default_keep(graph) if keep is None else as_node_list(graph, keep, "keep")
     p, attrs, operands = _prepare(graph)
     record = _record("eliminate_dead_code", len(p.order))
-    live = set(keep)
-    stack = list(keep)
-    while stack:
-        for u in graph._pred[stack.pop()]:
-            if u not in live:
-                live.add(u)
-                stack.append(u)
+    live = ancestors(graph, keep)
     for v in p.order:
         if v not in live:
             record["removed"].append(v)
@@ -347,7 +328,7 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
             did = any(rec[k] for k in ("folded", "aliased", "merged", "removed"))
             if keep is not None:
                 moved = dict((a, b) for a, b in rec["aliased"] + rec["merged"])
-                keep = [_follow(moved, k) for k in keep]
+                keep = [resolve(moved, k) for k in keep]
             if did or round_ == 0:
                 log.records.append(rec)
             changed = changed or did
@@ -357,10 +338,3 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
         current = graph.copy()
     log.after = current.number_of_nodes()
     return current, log
-
-
-def _follow(moved, key):
-    """Where a kept node's value lives after aliasing/merging."""
-    while key in moved:
-        key = moved[key]
-    return key

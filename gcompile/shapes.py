@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import GraphError
-from .graph import plan as make_plan
+from .graph import node_dicts, plan as make_plan
 
 __all__ = ["infer_shapes", "shape_of"]
 
@@ -60,7 +60,7 @@ def infer_shapes(graph, shapes=None, *, plan=None) -> dict:
     shapes = shapes or {}
     p = plan or make_plan(graph)
     out = {}
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     for v in p.order:
         data = nodes[v]
         opdef = p.ops.get(v)

@@ -16,15 +16,9 @@ Examples
 from __future__ import annotations
 
 from .errors import GraphError
-from .registry import lookup
+from .registry import lookup, op_for_ufunc
 
-__all__ = ["Value", "UnknownOpError", "op_attribute", "UFUNC_OPS"]
-
-#: numpy ufuncs a traced value answers (``np.exp(x)``, ``array * x``) -> registry op.
-UFUNC_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div",
-             "power": "pow", "negative": "neg", "matmul": "matmul", "exp": "exp", "log": "log",
-             "sin": "sin", "cos": "cos", "tanh": "tanh", "sqrt": "sqrt", "absolute": "abs",
-             "maximum": "maximum", "minimum": "minimum"}
+__all__ = ["Value", "UnknownOpError", "op_attribute"]
 
 
 class UnknownOpError(GraphError, AttributeError):
@@ -55,8 +49,8 @@ def op_attribute(name):
 class Value:
     """A node under construction: what traced code computes with.
 
-    Supports ``+ - * / ** @``, unary ``-``, numpy ufuncs listed in
-    :data:`UFUNC_OPS`, ``.T`` and every registry op as a method
+    Supports ``+ - * / ** @``, unary ``-``, the numpy ufuncs ops declare with
+    ``ufunc=`` (``np.exp``, ``np.multiply``), ``.T`` and every registry op as a method
     (``x.sum(axis=1)``, ``x.exp()``).  It has no number inside: ``bool(x)``,
     ``float(x)`` and comparisons are errors, since the graph cannot branch.
     """
@@ -109,7 +103,7 @@ class Value:
         return lambda *args, **params: self.builder.op(name, self, *args, **params)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        op = UFUNC_OPS.get(ufunc.__name__)
+        op = op_for_ufunc(ufunc.__name__)
         if method != "__call__" or kwargs or op is None:
             raise GraphError(f"numpy {ufunc.__name__}.{method} cannot take a traced value: use "
                              f"the ops of gcompile.ops (e.g. gc.ops.exp(x), gc.ops.sum(x, axis=0))")

@@ -1,4 +1,5 @@
 """gc.explain: the chain rule with numbers, checked on the seed and against sympy."""
+import importlib
 import math
 
 import networkx as nx
@@ -7,7 +8,9 @@ import pytest
 
 import gcompile as gc
 from gcompile.examples import apple, apple_orange
-from gcompile.explain import explain
+from gcompile.explain import explain, local_derivative
+
+explain_module = importlib.import_module("gcompile.explain")   # gc.explain is the function
 
 
 def test_seed_apple_is_one_times_1_1_times_2():
@@ -15,7 +18,7 @@ def test_seed_apple_is_one_times_1_1_times_2():
     e = explain(g, feeds, "price", "apple")
     (term,) = e.terms
     (path,) = term["paths"]
-    assert path["nodes"] == ["apple", "apple_price", "price"]
+    assert path["nodes"] == ["price", "apple_price", "apple"]
     assert path["factors"] == [1.0, 1.1, 2.0]
     assert path["product"] == pytest.approx(2.2, rel=1e-15)
     assert term["total"] == pytest.approx(2.2) and term["backward"] == pytest.approx(2.2)
@@ -31,7 +34,7 @@ def test_seed_apple_orange_every_input():
         assert term["total"] == pytest.approx(expected[term["wrt"]], rel=1e-14)
         assert term["total"] == pytest.approx(term["backward"], rel=1e-14)
     text = str(e)
-    assert "path tax -> price: 1 * 650 = 650" in text
+    assert "path price <- tax: 1 * 650 = 650" in text
     assert "d all_price/d orange_price = 1  (d(x+y)/dy = 1)" in text
 
 
@@ -54,8 +57,8 @@ def test_paths_sum_to_the_derivative_sympy():
     e = explain(_diamond(), {"x": x}, "y", "x")
     (term,) = e.terms
     products = {tuple(p["nodes"]): p["product"] for p in term["paths"]}
-    assert products[("x", "a", "y")] == pytest.approx(math.cos(x) * x * x)
-    assert products[("x", "b", "y")] == pytest.approx(2 * x * math.sin(x))  # d(x*x)/dx = 2x
+    assert products[("y", "a", "x")] == pytest.approx(math.cos(x) * x * x)
+    assert products[("y", "b", "x")] == pytest.approx(2 * x * math.sin(x))  # d(x*x)/dx = 2x
     import sympy
     s = sympy.Symbol("x")
     want = float(sympy.diff(sympy.sin(s) * s * s, s).subs(s, x))
@@ -103,3 +106,65 @@ def test_wrt_output_disconnected_and_errors():
         explain(g, feeds, "price", "apple", max_paths=0)
     with pytest.raises(gc.GraphError, match="unknown wrt node 'appel'"):
         explain(g, feeds, "price", "appel")
+
+
+def test_a_path_and_its_factors_read_in_one_direction():
+    """Issue 11 item 4: the path was printed input -> output and its factors output -> input."""
+    g, feeds = apple_orange()
+    e = explain(g, feeds, "price", g.graph["wrt"])
+    for term in e.terms:
+        for path in term["paths"]:
+            nodes, factors = path["nodes"], path["factors"]
+            assert nodes[0] == "price" and nodes[-1] == term["wrt"]
+            assert len(factors) == len(nodes)
+            values = gc.evaluate(g, feeds)
+            for top, bottom, f in zip(nodes[:-1], nodes[1:], factors[1:]):
+                assert f == pytest.approx(
+                    local_derivative(g, values, bottom, top)[0])
+    lines = str(e).splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("  path "):
+            chain = line.split(": ")[0][len("  path "):].split(" <- ")
+            steps = [s.split(" = ")[0].split("d ", 1)[1] for s in lines[i + 1:i + len(chain) + 1]]
+            # the k-th factor line is d chain[k-1]/d chain[k]: the same order as the path
+            assert steps[0] == f"{chain[0]}/d {chain[0]}"
+            assert steps[1:] == [f"{a}/d {b}" for a, b in zip(chain[:-1], chain[1:])]
+
+
+def test_keys_with_control_characters_and_markup_are_escaped():
+    """Issue 11 items 15 and 25: a newline, a carriage return or ESC in a key is printed escaped."""
+    g = nx.DiGraph()
+    g.add_node("x\n# H", op="input")
+    g.add_node("y\x1b[2J\r", op="exp")
+    g.add_edge("x\n# H", "y\x1b[2J\r")
+    text = str(explain(g, {"x\n# H": 0.0}, "y\x1b[2J\r", "x\n# H"))
+    assert "\x1b" not in text and "\r" not in text
+    assert len(text.splitlines()) == 5
+    assert "path y\\x1b[2J\\r <- x\\n# H: 1 * 1 = 1" in text
+
+
+def test_local_derivatives_of_a_long_chain_in_one_pass(monkeypatch):
+    """Issue 11 item 27: one backward pass for all local derivatives (was one per edge)."""
+    g = nx.DiGraph()
+    g.add_node(0, op="input")
+    for i in range(1, 301):
+        g.add_node(i, op="tanh")
+        g.add_edge(i - 1, i)
+    calls = []
+    real = explain_module.gradients
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explain_module, "gradients", counting)
+    e = explain(g, {0: 0.4}, 300, 0)
+    assert len(calls) == 2                     # the whole graph's gradient, and the local factors
+    (term,) = e.terms
+    x, want = 0.4, []
+    for _ in range(300):
+        y = math.tanh(x)
+        want.append(1 - y * y)
+        x = y
+    assert term["paths"][0]["factors"][1:] == pytest.approx(want[::-1], rel=1e-13)
+    assert term["total"] == pytest.approx(math.prod(want), rel=1e-12)

@@ -15,17 +15,24 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import GraphError, did_you_mean
+from ..escape import label
 from ..examples import EXAMPLES
+from ..io import load
 
 __all__ = ["GraphSource", "load_graph", "parse_feed", "parse_feeds", "find_node", "split_names",
-           "default_output", "default_wrt", "with_default_values", "is_integral"]
+           "default_output", "default_wrt", "with_default_values", "is_integral", "leaf_shapes",
+           "check_float_wrt", "require_values", "MAX_FEED_DEPTH"]
 
 FEED_HELP = "expected NAME=VALUE, e.g. --feed x=1.5, --feed W=[[1,2],[3,4]] or --feed W=@w.npy"
+
+#: Deepest nesting of a JSON array given to ``--feed`` (numpy arrays have at most 64 axes).
+MAX_FEED_DEPTH = 64
 
 
 class GraphSource:
@@ -49,26 +56,23 @@ def load_graph(arg: str) -> GraphSource:
     Traceback (most recent call last):
     ...
     gcompile.errors.GraphError: no such file 'no_such_graph.json'
+    >>> load_graph("appel")
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: no such file or bundled example 'appel' (did you mean 'apple'?)
     """
     path = Path(arg)
     if path.is_dir():
         raise GraphError(f"{arg!r} is a directory, not a graph file (.json or .graphml)")
     if path.exists():
-        import gcompile as gc
-
-        return GraphSource(gc.load(path), {}, path.stem)
+        return GraphSource(load(path), {}, path.stem)
     if arg in EXAMPLES:
         graph, feeds = EXAMPLES[arg]()
         return GraphSource(graph, dict(feeds), arg)
-    hint = did_you_mean(arg, list(EXAMPLES))
-    if hint or not path.suffix:
-        hint = hint or f" (nor a bundled example: {', '.join(EXAMPLES)})"
-        return _raise(f"no such file or bundled example {arg!r}{hint}")
-    return _raise(f"no such file {arg!r}")
-
-
-def _raise(message):
-    raise GraphError(message)
+    if path.suffix:
+        raise GraphError(f"no such file {arg!r}")
+    hint = did_you_mean(arg, list(EXAMPLES)) or f" (the bundled examples: {', '.join(EXAMPLES)})"
+    raise GraphError(f"no such file or bundled example {arg!r}{hint}")
 
 
 def parse_feed(text: str):
@@ -93,10 +97,15 @@ def parse_feed(text: str):
         return name, np.float64(float(raw))
     except ValueError:
         pass
+    depth = _nesting(raw)
+    if depth > MAX_FEED_DEPTH:
+        raise GraphError(f"--feed {name}: the JSON array is nested {depth} deep; arrays have at "
+                         f"most {MAX_FEED_DEPTH} axes")
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError:
-        raise GraphError(f"--feed {text!r}: {raw!r} is not a number, a JSON array or @FILE.npy")
+    except (json.JSONDecodeError, RecursionError):
+        raise GraphError(f"--feed {text!r}: {raw!r} is not a number, a JSON array or "
+                         f"@FILE.npy") from None
     try:
         value = np.asarray(data)
     except ValueError:
@@ -106,24 +115,73 @@ def parse_feed(text: str):
     return name, value
 
 
+def _nesting(raw: str) -> int:
+    """The deepest ``[`` nesting of a JSON text (strings skipped), counted without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _load_array(filename: str, name: str):
-    """Read a ``.npy`` file (never pickles: loading executes no code)."""
+    """Read a ``.npy`` file (never pickles: loading executes no code).
+
+    The header is read first and its declared size checked against the file's
+    size, so a small file declaring a huge shape is refused before anything is
+    allocated.
+    """
     if not filename:
         raise GraphError(f"--feed {name}=@: give a file name after '@', e.g. {name}=@{name}.npy")
     path = Path(filename)
     if not path.is_file():
         raise GraphError(f"--feed {name}: no such file {filename!r}")
+    where = f"--feed {name}: cannot read {filename!r} as a .npy array"
     try:
-        value = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
+        with path.open("rb") as fh:
+            if fh.read(4) == b"PK\x03\x04":
+                raise GraphError(f"--feed {name}: {filename!r} is an .npz archive; save one array "
+                                 f"with np.save")
+            fh.seek(0)
+            shape, dtype = _npy_header(fh, where)
+            if dtype.kind not in "biuf":
+                raise GraphError(f"--feed {name}: {filename!r} holds {dtype} values, not numbers")
+            declared = math.prod(shape) * dtype.itemsize
+            held = path.stat().st_size - fh.tell()
+            if declared > held:
+                raise GraphError(f"{where}: its header declares shape {shape} ({declared:,} bytes) "
+                                 f"but the file holds {held:,} bytes after the header")
+            fh.seek(0)
+            value = np.load(fh, allow_pickle=False)
+    except OSError as err:
+        raise GraphError(f"{where}: {err.strerror or err}") from None
+    except (ValueError, EOFError) as err:
+        if isinstance(err, GraphError):
+            raise
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GraphError(f"--feed {name}: cannot read {filename!r} as a .npy array: {first}") from None
-    if isinstance(value, np.lib.npyio.NpzFile):
-        value.close()
-        raise GraphError(f"--feed {name}: {filename!r} is an .npz archive; save one array with np.save")
-    if value.dtype.kind not in "biuf":
-        raise GraphError(f"--feed {name}: {filename!r} holds {value.dtype} values, not numbers")
+        raise GraphError(f"{where}: {first}") from None
     return value
+
+
+def _npy_header(fh, where):
+    """``(shape, dtype)`` from a ``.npy`` header; any malformed header is a GraphError."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    except Exception as err:  # noqa: BLE001 - untrusted bytes: every parser failure is bad input
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise GraphError(f"{where}: bad header ({first})") from None
+    return tuple(int(n) for n in shape), dtype
 
 
 def find_node(graph, name: str, what: str):
@@ -157,12 +215,33 @@ def find_node(graph, name: str, what: str):
 def split_names(text: str):
     """``"a,b, c"`` -> ``["a", "b", "c"]`` (empty items dropped).
 
+    Commas inside brackets or quotes do not split, so a tuple key written as
+    it prints (``('ap', 3)``) stays one name.
+
     Examples
     --------
     >>> split_names("apple, tax,")
     ['apple', 'tax']
+    >>> split_names("('ap', 3), x, 'a,b'")
+    ["('ap', 3)", 'x', "'a,b'"]
     """
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts, current, depth, quote = [], [], 0, None
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
 
 
 def parse_feeds(graph, texts, defaults=None) -> dict:
@@ -249,6 +328,63 @@ def with_default_values(graph, feeds):
         if node in out and out.nodes[node].get("op") == "input":
             out.nodes[node]["value"] = value.item() if getattr(value, "shape", None) == () else value
     return out
+
+
+def require_values(graph, feeds):
+    """Refuse to run when input nodes have no value: name every one and the ``--feed`` syntax.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> g = gc.trace(lambda x, y: x * y, "x", "y")
+    >>> require_values(g, {"y": 2.0})
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: no value for input 'x': give it with --feed NAME=VALUE, e.g. --feed x=1.5
+    """
+    missing = [n for n, d in graph.nodes(data=True)
+               if d.get("op") == "input" and n not in feeds and "value" not in d]
+    if not missing:
+        return
+    names = ", ".join(repr(n) for n in missing[:20]) + (", ..." if len(missing) > 20 else "")
+    example = " ".join(f"--feed {label(n)}=1.5" for n in missing[:3])
+    plural = f"no values for {len(missing)} inputs" if len(missing) > 1 else "no value for input"
+    raise GraphError(f"{plural} {names}: give {'each' if len(missing) > 1 else 'it'} with "
+                     f"--feed NAME=VALUE, e.g. {example!s}")
+
+
+def leaf_shapes(graph, values) -> dict:
+    """``{input or const node: shape}`` from forward values (for :func:`gcompile.grad`).
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> leaf_shapes(g, gc.evaluate(g, feeds))
+    {'apple': (), 'apple_num': (), 'tax': ()}
+    """
+    return {n: np.shape(values[n]) for n, d in graph.nodes(data=True)
+            if d.get("op") in ("input", "const")}
+
+
+def check_float_wrt(graph, feeds, wrt):
+    """Refuse ``wrt`` inputs holding integers (fed or their ``value``): no gradient flows to them.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> g = gc.trace(lambda x: x * 2.0, "x")
+    >>> check_float_wrt(g, {"x": np.array([1, 2])}, ["x"])
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: wrt node 'x' holds integer values: gradients need floating-point inputs (feed e.g. --feed x=2.0)
+    """
+    for w in wrt:
+        value = feeds[w] if w in feeds else graph.nodes[w].get("value", 0.0)
+        if is_integral(value) or (isinstance(value, list) and is_integral(np.asarray(value))):
+            raise GraphError(f"wrt node {w!r} holds integer values: gradients need floating-point "
+                             f"inputs (feed e.g. --feed {label(w)}=2.0)")
 
 
 def is_integral(value) -> bool:

@@ -29,6 +29,7 @@ from ..passes import PASSES, optimize
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
+from .options import document
 from .style import clean_text, html_label
 
 __all__ = ["passes_to_dot", "render_passes", "pass_fates"]
@@ -69,8 +70,9 @@ def pass_fates(log):
     return fates
 
 
-def _draw(sub, graph, prefix, values, colors, style, marks, label):
+def _draw(sub, graph, prefix, values, colors, style, marks, label, sub_ids):
     ids = {key: f"{prefix}{i}" for i, key in enumerate(graph.nodes)}
+    side = "before" if prefix == "p" else "after"
     for key in graph.nodes:
         kind = node_kind(graph, key)
         fate = marks.get(key)
@@ -94,6 +96,7 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
             if kind_ == "removed":
                 attrs["fillcolor"] = colors["bg"]
         sub.node(ids[key], id=ids[key], _attributes={"class": klass}, **attrs)
+        sub_ids[(side, key)] = ids[key]
     for u, v in graph.edges:
         role = graph.nodes[u].get("role")
         color = None if role is None else colors[
@@ -105,9 +108,19 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
         sub.edge(ids[u], ids[v], **attrs)
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True, shapes=None,
                   rankdir="TB", theme="light", show_values=True, rules=True, title=None) -> Diagram:
     """Build the before/after picture of ``gc.optimize(bwd)`` (see :func:`render_passes`).
+
+    Parameters
+    ----------
+    bwd : networkx.DiGraph
+        A backward graph (``gc.grad``), or any graph the passes accept; not modified.
+    values : dict, optional
+        Values of the graph's leaves.
+    {options}
 
     Examples
     --------
@@ -137,14 +150,17 @@ def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True,
     with diagram.subgraph(name="cluster_before") as sub:
         sub.attr(**cluster_attrs(f"before: {log.before} nodes", colors))
         _draw(sub, bwd, "p", before_values, colors, style,
-                       {k: f for k, f in fates.items() if k in bwd}, label)
+                       {k: f for k, f in fates.items() if k in bwd}, label, diagram.ids)
     with diagram.subgraph(name="cluster_after") as sub:
         sub.attr(**cluster_attrs("\n".join([f"after: {log.after} nodes", *steps]), colors))
         _draw(sub, small, "q", after_values, colors, style,
-                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label)
+                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label,
+              diagram.ids)
     return diagram
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **options):
     """Draw a backward graph before and after :func:`gcompile.optimize`, side by side.
 
@@ -157,13 +173,11 @@ def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **opt
     values : dict, optional
         Values of the graph's leaves (e.g. ``gc.evaluate(fwd, feeds)``): both
         graphs are evaluated from them and show the same gradients.
-    engine, dpi
-        As for :func:`gcompile.drawing.draw`.
-    **options
-        ``passes``, ``keep``, ``fold_seed``, ``shapes`` (as for
-        :func:`gcompile.optimize`) and the style options ``rankdir`` (default
-        "TB", so the two graphs stand side by side), ``theme``,
-        ``show_values``, ``rules``, ``title``.
+    engine : {"auto", "dot", "graphviz-pure"}
+        The layout engine, as for :func:`gcompile.render`.
+    dpi : float, optional
+        Resolution of PNG output.
+    {options}
 
     Returns
     -------
