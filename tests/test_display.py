@@ -25,7 +25,7 @@ def test_explanation_markdown_sums_paths():
     md = gc.explain(g, {"x": 0.0}, "y", ["x"])._repr_markdown_()
     # y = sin x + exp x at 0: two paths, cos 0 = 1 and exp 0 = 1, summing to 2
     assert md.splitlines()[0] == "**∂y / ∂x = 2** (backward pass)"
-    assert "| x → s → y | 1 × 1 × 1 | 1 |" in md and "| x → e → y | 1 × 1 × 1 | 1 |" in md
+    assert "| y ← s ← x | 1 × 1 × 1 | 1 |" in md and "| y ← e ← x | 1 × 1 × 1 | 1 |" in md
     assert md.endswith("sum over 2 paths: 2")
 
 
