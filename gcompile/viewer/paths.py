@@ -1,5 +1,6 @@
 """Chain-rule paths for the viewer: every path from a ``wrt`` node to the output,
-with the product of its local derivatives where the values are scalars.
+with the product of its local derivatives where the values are scalars.  A path is
+written from the output back to the ``wrt`` node, like :func:`gcompile.explain`'s.
 
 The numbers come from :func:`gcompile.explain` (each local derivative by the
 op's own VJP rule); tensors, or graphs without values, get the paths alone.
@@ -11,7 +12,7 @@ Examples
 >>> g, feeds = apple()
 >>> (term,) = chain_paths(g, gc.evaluate(g, feeds), ["price"], ["apple"])
 >>> term["paths"][0]["nodes"], term["paths"][0]["product"]
-(['apple', 'apple_price', 'price'], 2.2)
+(['price', 'apple_price', 'apple'], 2.2)
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def chain_paths(fwd, values, outputs, wrts, *, max_paths=MAX_PATHS):
             if not found:
                 continue
             term = {"output": out, "wrt": w, "capped": len(found) > max_paths,
-                    "paths": [{"nodes": p} for p in found[:max_paths]]}
+                    "paths": [{"nodes": p[::-1]} for p in found[:max_paths]]}
             if feeds is not None:
                 try:
                     (numbers,) = explain(fwd, feeds, out, [w], max_paths=max_paths).terms
@@ -95,10 +96,11 @@ def chain_paths(fwd, values, outputs, wrts, *, max_paths=MAX_PATHS):
                     numbers = None  # tensors, or values that do not evaluate: paths alone
                 if numbers is not None:
                     known = {tuple(p["nodes"]): p for p in numbers["paths"]}
-                    for path in term["paths"]:
-                        if tuple(path["nodes"]) in known:
-                            hit = known[tuple(path["nodes"])]
-                            path.update(factors=hit["factors"], product=hit["product"])
+                    for path in term["paths"]:   # explain writes a path output first
+                        hit = known.get(tuple(path["nodes"]))
+                        if hit is not None:
+                            path.update(factors=hit["factors"],
+                                        product=hit["product"])
                     term.update(total=numbers["total"], backward=numbers["backward"])
             terms.append(term)
     return terms
