@@ -79,12 +79,16 @@ class GcompileDirective(SphinxDirective):
             raise self.error(f"gcompile directive: {err}") from None
         for file in figure.files:
             self.env.note_dependency(file)
+        text_nodes, messages = [], []
+        alt = figure.alt
+        if figure.spec.caption:
+            text_nodes, messages = self.state.inline_text(figure.spec.caption, self.lineno)
+            alt = figure.spec.alt or "".join(n.astext() for n in text_nodes)
         node = gcompile_diagram(name=figure.name, dot=figure.dot, fmt=figure.fmt,
-                                html=figure.html, engine=figure.spec.engine, alt=figure.alt)
+                                html=figure.html, engine=figure.spec.engine, alt=alt)
         self.set_source_info(node)
         if not figure.spec.caption:
             return [node]
-        text_nodes, messages = self.state.inline_text(figure.spec.caption, self.lineno)
         wrapper = nodes.figure("", node, nodes.caption(figure.spec.caption, "", *text_nodes))
         self.set_source_info(wrapper)
         return [wrapper, *messages]
@@ -120,8 +124,10 @@ def _html_visit(self, node):
         self.body.append(f'<div class="gcompile-diagram"><iframe src="{uri}" title="{alt}" '
                          f'style="width:100%;height:40em;border:1px solid #ccc"></iframe></div>\n')
     else:
-        self.body.append(f'<div class="gcompile-diagram"><a href="{uri}"><img src="{uri}" '
-                         f'alt="{alt}" style="max-width:100%;height:auto"/></a></div>\n')
+        # <object>, not <img>: the SVG's node tooltips (op, rule, value) work on hover
+        self.body.append(f'<div class="gcompile-diagram"><object data="{uri}" '
+                         f'type="image/svg+xml" role="img" aria-label="{alt}" '
+                         f'style="max-width:100%;height:auto">{alt}</object></div>\n')
     raise nodes.SkipNode
 
 
