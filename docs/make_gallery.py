@@ -42,6 +42,9 @@ grads = gc.evaluate(bwd, values)
 
 How to read the pictures:
 
+- **book** (`gc.render_pair(..., style="book")`): the figure of *Deep Learning from Scratch*,
+  chapter 5: the forward graph once; above each edge the value flowing forward, beneath it in
+  red the gradient flowing back along it (right to left); the output receives the seed `1`.
 - **forward**: inputs are blue rounded boxes, ops are ellipses with their symbol,
   the output has a double border and its value inside; each edge carries the
   value flowing along it.
@@ -68,6 +71,7 @@ def korean_apple():
 CALLS = {"forward": "gc.render(g, \"{file}\", values{style})",
          "backward": "gc.render(bwd, \"{file}\", grads{style})",
          "pair": "gc.render_pair(g, bwd, \"{file}\", values, grads{style})",
+         "book": "gc.render_pair(g, bwd, \"{file}\", values, grads, style=\"book\"{style})",
          "passes": "gc.render_passes(bwd, \"{file}\", values{style})",
          "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})"}
 NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browsers draw them with "
@@ -99,7 +103,8 @@ def pictures():
         elif name == "apple_orders":
             diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
         if name in EXAMPLES:
-            diagrams = {"forward": gc.to_dot(g, values, **style),
+            diagrams = {"book": gc.render_pair(g, bwd, None, values, grads, style="book"),
+                        "forward": gc.to_dot(g, values, **style),
                         "backward": gc.to_dot(bwd, grads, **style), **diagrams}
         for view, diagram in diagrams.items():
             yield name, view, f"{name}_{view}.svg", export(diagram.source, "svg", ENGINE), style
