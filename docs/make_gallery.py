@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gcompile as gc
 from gcompile.examples import EXAMPLES, apple
-from gcompile.drawing.base import export
+from gcompile.drawing.base import layout
 
 DOCS = Path(__file__).resolve().parent
 IMAGES = DOCS / "images"
@@ -53,8 +53,9 @@ How to read the pictures:
   boxes are forward values the backward pass reads; final gradients are green
   with a double border.
 - **pair** (`gc.render_pair`): the forward graph on top, the backward graph below
-  flowing back, each backward node in the column and colour of the forward node
-  it differentiates; dashed arrows are the residuals, the forward values kept in
+  flowing back (right to left), each gradient `dX` in the column and colour of its
+  variable `X`, the seed under the output; the forward graph's groups (layers) are
+  clusters in both parts; dashed arrows are the residuals, the forward values kept in
   memory for the backward pass.
 """
 
@@ -107,7 +108,7 @@ def pictures():
                         "forward": gc.to_dot(g, values, **style),
                         "backward": gc.to_dot(bwd, grads, **style), **diagrams}
         for view, diagram in diagrams.items():
-            yield name, view, f"{name}_{view}.svg", export(diagram.source, "svg", ENGINE), style
+            yield name, view, f"{name}_{view}.svg", layout(diagram, "svg", ENGINE), style
 
 
 def gallery_markdown(entries):

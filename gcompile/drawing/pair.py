@@ -115,13 +115,48 @@ def drawn_backward_nodes(fwd, bwd):
             if k not in folded and not (d.get("role") == "forward_value" and _same_key(k, fwd))]
 
 
+def backward_columns(fwd, bwd, keys=None):
+    """Backward node -> the forward node it is drawn under (its column in the pair picture).
+
+    A node holding the gradient that flows back along a forward edge ``u -> v``
+    (its ``along`` attribute) goes under ``u``, so ``dX`` sits under ``X``; the
+    seed under the output; sums of contributions (``accumulation``) and the rest
+    of a rule's nodes under their ``origin``.  Nodes with no forward node to
+    stand under are left out.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, _ = apple()
+    >>> cols = backward_columns(g, gc.grad(g, "price", g.graph["wrt"]))
+    >>> cols["dapple"], cols["dtax"], cols["dapple_price"], cols["dprice"]
+    ('apple', 'tax', 'apple_price', 'price')
+    """
+    out = {}
+    for key in (bwd.nodes if keys is None else keys):
+        data = bwd.nodes[key]
+        along = data.get("along")
+        column = data.get("origin")
+        if isinstance(along, (list, tuple)) and along and isinstance(along[0], (list, tuple)) \
+                and len(along[0]) == 3:
+            column = along[0][0]
+        if column is not None and _same_key(column, fwd):
+            out[key] = column
+    return out
+
+
+def _group_of(graph, key):
+    group = graph.nodes[key].get("group")
+    return None if group is None else clean_text(group, 60)
+
+
 def _origin_colors(fwd, bwd, residual, colors):
     """Forward node -> (fill, border): palette colours for the nodes the backward
-    graph refers to (origins, residuals), in forward order; kind colours otherwise."""
-    origins = set()
-    for key, origin in bwd.nodes(data="origin"):
-        if key not in residual and origin is not None and _same_key(origin, fwd):
-            origins.add(origin)
+    graph draws under (columns) or reads (residuals), in forward order; kind colours
+    otherwise."""
+    origins = {column for key, column in backward_columns(fwd, bwd).items()
+               if key not in residual}
     ranked = ([k for k in fwd.nodes if k in origins]
               + [k for k in fwd.nodes if k in residual and k not in origins])
     palette = colors["palette"]
@@ -173,49 +208,66 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
     lit = pair_highlight(fwd, bwd, highlight, bkeys)
     fill = _origin_colors(fwd, bwd, residual, colors)
     bid = {key: f"b{i}" for i, key in enumerate(bkeys)}
-    column, seeds = {}, []
+    col = backward_columns(fwd, bwd, bkeys)
+    column = {}
     for key in bkeys:
-        origin = bwd.nodes[key].get("origin")
-        if origin is not None and _same_key(origin, fwd):
-            if bwd.nodes[key].get("role") == "seed":
-                seeds.append((origin, key))  # enters from beyond the output: one column right
-            else:
-                column.setdefault(origin, []).append(key)
+        if key in col:
+            column.setdefault(col[key], []).append(key)
     shown = dict(show_values=show_values, rules=rules)
-    with diagram.subgraph(name="cluster_forward") as sub:
-        sub.attr(**cluster_attrs("forward", colors))
-        for i, key in enumerate(fwd.nodes):
-            partners = ", ".join(clean_text(k, 30) for k in column.get(key, [])
-                                 + [s for o, s in seeds if o == key])
-            tip = f"backward nodes: {partners}" if partners else ""
-            attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
-                               extra_tip=tip, **shown)
-            attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
-            sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
-            diagram.ids[("fwd", key)] = f"fwd{i}"
     order = {key: i for i, key in enumerate(fwd.nodes)}
-    with diagram.subgraph(name="cluster_backward") as sub:
-        sub.attr(**cluster_attrs("backward", colors))
-        for i, key in enumerate(bkeys):
-            kind = node_kind(bwd, key)
-            origin = bwd.nodes[key].get("origin")
-            aligned = origin is not None and _same_key(origin, fwd)
-            color = fill[origin] if aligned else colors[kind]
-            klass = f"gc-bwd gc-o{order[origin]}" if aligned else "gc-bwd"
-            attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
-            attrs["_attributes"] = {"class": klass}
-            sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
-            diagram.ids[("bwd", key)] = f"bwd{i}"
+    groups = list(dict.fromkeys(g for g in (_group_of(fwd, k) for k in fwd.nodes) if g))
+
+    def add_forward(target, i, key):
+        partners = ", ".join(clean_text(k, 30) for k in column.get(key, []))
+        tip = f"backward nodes: {partners}" if partners else ""
+        attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
+                           extra_tip=tip, **shown)
+        attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
+        target.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
+        diagram.ids[("fwd", key)] = f"fwd{i}"
+
+    def add_backward(target, i, key):
+        kind = node_kind(bwd, key)
+        origin = bwd.nodes[key].get("origin")
+        where = col.get(key)
+        color = fill[where] if where is not None else colors[kind]
+        klass = "gc-bwd"
+        if origin is not None and _same_key(origin, fwd):
+            klass += f" gc-o{order[origin]}"
+        if where is not None:
+            klass += f" gc-c{order[where]}"
+        attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
+        attrs["_attributes"] = {"class": klass}
+        target.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
+        diagram.ids[("bwd", key)] = f"bwd{i}"
+
+    def fill_part(part, items, group_of, add):
+        """Nodes of one part; those of a forward group inside a cluster named after it."""
+        with diagram.subgraph(name=f"cluster_{part}") as sub:
+            sub.attr(**cluster_attrs(part, colors))
+            for i, key in items:
+                if group_of(key) is None:
+                    add(sub, i, key)
+            for j, group in enumerate(groups):
+                members = [(i, key) for i, key in items if group_of(key) == group]
+                if members:
+                    with sub.subgraph(name=f"cluster_{part}_g{j}") as inner:
+                        inner.attr(**cluster_attrs(group, colors))
+                        for i, key in members:
+                            add(inner, i, key)
+
+    fill_part("backward", list(enumerate(bkeys)),
+              lambda k: _group_of(fwd, col[k]) if k in col else None, add_backward)
+    fill_part("forward", list(enumerate(fwd.nodes)), lambda k: _group_of(fwd, k), add_forward)
     for key in bwd.nodes:   # a forward value the backward graph reads: drawn as the forward node
         if key in residual:
             diagram.ids[("bwd", key)] = diagram.ids[("fwd", key)]
-    for origin, members in column.items():
-        with diagram.subgraph() as same:
-            same.attr(rank="same")
-            for node in [fid[origin]] + [bid[k] for k in members]:
-                same.node(node)
-    for origin, key in seeds:
-        diagram.edge(fid[origin], bid[key], style="invis")
+    # each backward node under its forward node: a heavy invisible edge of length 0 pulls it
+    # into the forward node's rank.  Not rank=same: a rank=same set spanning two clusters
+    # makes dot fail ("trouble in init_rank") on some graphs; a weight never fails.
+    for where, members in column.items():
+        for key in members:
+            diagram.edge(fid[where], bid[key], style="invis", minlen="0", weight="100")
     label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
              else "label")
     for u, v in fwd.edges:
@@ -233,10 +285,14 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
                                                    HIGHLIGHT_EDGE))
         else:
             # declared against the flow (dir=back draws the arrow into v), so dot lays the
-            # backward graph out in the forward graph's rank order: straight, parallel edges
+            # backward graph out in the forward graph's rank order: straight, parallel edges.
+            # They take part in ranking (constraint=false edges with labels make newrank fail:
+            # "trouble in init_rank"); within one column they may stay in the rank (minlen 0).
             attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values,
                                color=colors["grad_edge"], label=label)
-            diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
+            if col.get(u) is not None and col.get(u) == col.get(v):
+                attrs["minlen"] = "0"
+            diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal",
                          **outline(attrs, colors, (u, v) in lit.bwd_edges, HIGHLIGHT_EDGE))
     return diagram
 
