@@ -82,7 +82,11 @@ NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browser
                             "the backward nodes carrying the gradient back along it.",
          "apple_orange_passes": "The backward graph before and after `gc.optimize`: removed, "
                                 "merged and aliased nodes are dashed, with a note.",
-         "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order."}
+         "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order.",
+         "apple_optimized": "`bwd = gc.grad(g, \"price\", wrt, optimize=True)`: the passes alias "
+                            "the tax gradient to the forward value `apple_price` (d price / d tax "
+                            "= apple_price = 200); the pictures still label it `dtax`, pointing "
+                            "at the node that holds it."}
 
 
 def pictures():
@@ -93,9 +97,10 @@ def pictures():
     cases.append(("apple_highlight", apple, {"highlight": ["apple", "apple_price", "price"]}))
     cases.append(("apple_orange_passes", EXAMPLES["apple_orange"], {}))
     cases.append(("apple_orders", apple, {}))
+    cases.append(("apple_optimized", apple, {}))
     for name, make, style in cases:
         g, feeds = make()
-        bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
+        bwd = gc.grad(g, g.graph["output"], g.graph["wrt"], optimize=name == "apple_optimized")
         values = gc.evaluate(g, feeds)
         grads = gc.evaluate(bwd, values)
         diagrams = {"pair": gc.render_pair(g, bwd, None, values, grads, **style)}

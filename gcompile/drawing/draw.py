@@ -22,12 +22,13 @@ from __future__ import annotations
 from ..errors import GraphError
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
                    new_diagram, theme_colors, write_image)
-from .nodes import SIZES, edge_attrs, node_attrs, node_kind
+from .aliases import alias_label, gradient_aliases
+from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
 from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
 from .orders import legend_label, order_colors, uses_orders
 from .options import document
 from .pair import pair_to_dot, render_pair
-from .style import clean_text, html_label, plain_text
+from .style import clean_text, format_value, html_label, plain_text
 
 __all__ = ["Diagram", "to_dot", "pair_to_dot", "render", "render_pair", "export"]
 
@@ -154,6 +155,18 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
             add_node(diagram, u, tail)
         on = any(e in lit.edges for e in edges)
         diagram.edge(tail, head, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
+    for k, (wrt, name, holder) in enumerate(gradient_aliases(graph)):
+        if holder in drawn:   # a gradient with no node of its own: a note pointing at its value
+            note = f"a{k}"
+            value = format_value(values[holder])[0] if show_values and holder in values else ""
+            diagram.node(note, id=note, shape="box", style="rounded,filled,dashed",
+                         fillcolor=colors["gradient"][0], color=colors["gradient"][1],
+                         label=alias_label(name, node_name(graph, holder), value, colors),
+                         tooltip=plain_text(f"{name}: the gradient with respect to "
+                                            f"{clean_text(wrt, 40)} is the value of node "
+                                            f"{clean_text(holder, 40)}"))
+            diagram.edge(note, drawn[holder], style="dashed", color=colors["gradient"][1],
+                         arrowhead="empty", constraint="false")
     if by_order:
         diagram.node("legend", id="legend", shape="plaintext", label=legend_label(graph, colors),
                      tooltip="node colours: derivative order (0 = forward graph)")

@@ -17,70 +17,23 @@ Examples
 """
 from __future__ import annotations
 
-from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
+from .base import (XLABEL_EDGES, Diagram, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import edge_attrs, node_attrs, node_kind, node_name
 from .book import book_to_dot
+from .aliases import alias_label, gradient_aliases
+from .columns import backward_columns, check_pair, same_key
 from .options import document
 from ..errors import GraphError
-from .style import clean_text, plain_text
+from .style import clean_text, format_value, plain_text
 
-__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes", "check_pair", "PAIR_STYLES"]
+__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes", "check_pair", "backward_columns",
+           "PAIR_STYLES"]
 
 #: The pictures of a forward graph and its backward graph: "pair" (both graphs, the
 #: backward one beneath) and "book" (one graph, gradients beneath the forward values).
 PAIR_STYLES = ("pair", "book")
-
-
-def _same_key(key, graph):
-    try:
-        return key in graph
-    except TypeError:
-        return False
-
-
-def _is_backward(graph):
-    return isinstance(graph.graph.get("grads"), dict) and any(
-        "role" in data for _, data in graph.nodes(data=True))
-
-
-def check_pair(fwd, bwd):
-    """A :class:`GraphError` naming the wrong argument unless ``bwd`` is the backward graph
-    of ``fwd`` (``gc.grad(fwd, ...)``): not swapped, not of another forward graph.
-
-    Examples
-    --------
-    >>> import gcompile as gc
-    >>> from gcompile.examples import apple, apple_orange
-    >>> g, _ = apple()
-    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
-    >>> check_pair(g, bwd)
-    >>> try:
-    ...     check_pair(bwd, g)
-    ... except gc.GraphError as err:
-    ...     print(str(err)[:72])
-    render_pair(fwd, bwd, ...): the arguments are swapped: the first is a ba
-    """
-    check_graph(fwd, "forward graph")
-    check_graph(bwd, "backward graph")
-    if _is_backward(fwd) and not _is_backward(bwd):
-        raise GraphError("render_pair(fwd, bwd, ...): the arguments are swapped: the first is a "
-                         "backward graph (it has 'grads' and node roles, as gc.grad makes), the "
-                         "second a forward graph; call render_pair(fwd, bwd, ...)")
-    if not _is_backward(bwd):
-        raise GraphError("render_pair(fwd, bwd, ...): the second argument (bwd) is not a "
-                         "backward graph: it has no 'grads' graph attribute and no node roles "
-                         "(pass the result of gc.grad(fwd, output, wrt))")
-    wanted = [("output", bwd.graph.get("output"))]
-    wanted += [("wrt node", w) for w in bwd.graph["grads"]]
-    wanted += [("origin of backward node " + clean_text(repr(k), 40), o)
-               for k, o in bwd.nodes(data="origin") if o is not None]
-    for what, key in wanted:
-        if not _same_key(key, fwd):
-            raise GraphError(f"render_pair(fwd, bwd, ...): bwd is not the backward graph of "
-                             f"fwd: its {what} {clean_text(repr(key), 60)} is not a node of "
-                             f"the forward graph (pass the graph gc.grad was called on)")
 
 
 def _folded_constants(bwd):
@@ -112,38 +65,7 @@ def drawn_backward_nodes(fwd, bwd):
     """
     folded = _folded_constants(bwd)
     return [k for k, d in bwd.nodes(data=True)
-            if k not in folded and not (d.get("role") == "forward_value" and _same_key(k, fwd))]
-
-
-def backward_columns(fwd, bwd, keys=None):
-    """Backward node -> the forward node it is drawn under (its column in the pair picture).
-
-    A node holding the gradient that flows back along a forward edge ``u -> v``
-    (its ``along`` attribute) goes under ``u``, so ``dX`` sits under ``X``; the
-    seed under the output; sums of contributions (``accumulation``) and the rest
-    of a rule's nodes under their ``origin``.  Nodes with no forward node to
-    stand under are left out.
-
-    Examples
-    --------
-    >>> import gcompile as gc
-    >>> from gcompile.examples import apple
-    >>> g, _ = apple()
-    >>> cols = backward_columns(g, gc.grad(g, "price", g.graph["wrt"]))
-    >>> cols["dapple"], cols["dtax"], cols["dapple_price"], cols["dprice"]
-    ('apple', 'tax', 'apple_price', 'price')
-    """
-    out = {}
-    for key in (bwd.nodes if keys is None else keys):
-        data = bwd.nodes[key]
-        along = data.get("along")
-        column = data.get("origin")
-        if isinstance(along, (list, tuple)) and along and isinstance(along[0], (list, tuple)) \
-                and len(along[0]) == 3:
-            column = along[0][0]
-        if column is not None and _same_key(column, fwd):
-            out[key] = column
-    return out
+            if k not in folded and not (d.get("role") == "forward_value" and same_key(k, fwd))]
 
 
 def _group_of(graph, key):
@@ -202,7 +124,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
     diagram = new_diagram(colors, rankdir, title, newrank="true")
     fid = {key: f"f{i}" for i, key in enumerate(fwd.nodes)}
     residual = {k for k, d in bwd.nodes(data=True)
-                if d.get("role") == "forward_value" and _same_key(k, fwd)}
+                if d.get("role") == "forward_value" and same_key(k, fwd)}
     folded = _folded_constants(bwd)
     bkeys = drawn_backward_nodes(fwd, bwd)
     lit = pair_highlight(fwd, bwd, highlight, bkeys)
@@ -232,7 +154,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
         where = col.get(key)
         color = fill[where] if where is not None else colors[kind]
         klass = "gc-bwd"
-        if origin is not None and _same_key(origin, fwd):
+        if origin is not None and same_key(origin, fwd):
             klass += f" gc-o{order[origin]}"
         if where is not None:
             klass += f" gc-c{order[where]}"
@@ -241,7 +163,25 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
         target.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
         diagram.ids[("bwd", key)] = f"bwd{i}"
 
-    def fill_part(part, items, group_of, add):
+    def add_aliases(sub):
+        """Gradients with no node of their own (aliased, merged): a note in wrt's column."""
+        for k, (wrt, name, holder) in enumerate(gradient_aliases(bwd, bkeys)):
+            target = fid.get(holder) if holder in residual else bid.get(holder)
+            if target is None or not same_key(wrt, fwd):
+                continue
+            value = format_value(values[holder])[0] if show_values and holder in values else ""
+            sub.node(f"a{k}", id=f"alias{k}", shape="box", style="rounded,filled,dashed",
+                     fillcolor=fill[wrt][0], color=fill[wrt][1],
+                     label=alias_label(name, node_name(bwd, holder), value, colors),
+                     tooltip=plain_text(f"{name}: the gradient with respect to "
+                                        f"{clean_text(wrt, 40)} is the value of node "
+                                        f"{clean_text(holder, 40)}"),
+                     _attributes={"class": f"gc-bwd gc-alias gc-c{order[wrt]}"})
+            diagram.edge(fid[wrt], f"a{k}", style="invis", minlen="0", weight="100")
+            diagram.edge(f"a{k}", target, style="dashed", color=fill[wrt][1], arrowhead="empty",
+                         constraint="false")
+
+    def fill_part(part, items, group_of, add, extra=None):
         """Nodes of one part; those of a forward group inside a cluster named after it."""
         with diagram.subgraph(name=f"cluster_{part}") as sub:
             sub.attr(**cluster_attrs(part, colors))
@@ -255,9 +195,11 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
                         inner.attr(**cluster_attrs(group, colors))
                         for i, key in members:
                             add(inner, i, key)
+            if extra is not None:
+                extra(sub)
 
     fill_part("backward", list(enumerate(bkeys)),
-              lambda k: _group_of(fwd, col[k]) if k in col else None, add_backward)
+              lambda k: _group_of(fwd, col[k]) if k in col else None, add_backward, add_aliases)
     fill_part("forward", list(enumerate(fwd.nodes)), lambda k: _group_of(fwd, k), add_forward)
     for key in bwd.nodes:   # a forward value the backward graph reads: drawn as the forward node
         if key in residual:
