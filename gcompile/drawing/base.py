@@ -250,8 +250,9 @@ def check_values(values, what="values"):
 
 def new_diagram(colors, rankdir, title, name="gcompile", **graph_attr):
     """An empty :class:`Diagram` with the theme's graph, node and edge defaults."""
+    rankdir = "LR" if rankdir == "auto" else rankdir   # pictures of two graphs flow LR
     if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise GraphError(f"rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
+        raise GraphError(f"rankdir must be 'auto', 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
     attrs = dict(rankdir=rankdir, bgcolor=colors["bg"], fontname=FONT, fontcolor=colors["text"],
                  nodesep="0.3", ranksep="0.5", pad="0.25", **graph_attr)
     if title is not None:
