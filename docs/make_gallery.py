@@ -74,7 +74,8 @@ CALLS = {"forward": "gc.render(g, \"{file}\", values{style})",
          "pair": "gc.render_pair(g, bwd, \"{file}\", values, grads{style})",
          "book": "gc.render_pair(g, bwd, \"{file}\", values, grads, style=\"book\"{style})",
          "passes": "gc.render_passes(bwd, \"{file}\", values{style})",
-         "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})"}
+         "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})",
+         "hessian": "gc.render(gc.hessian(g, \"price\", g.graph[\"wrt\"]), \"{file}\"{style})"}
 NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browsers draw them with "
                          "the font stack the SVG names.",
          "apple_dark": "`theme=\"dark\"`.",
@@ -83,6 +84,9 @@ NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browser
          "apple_orange_passes": "The backward graph before and after `gc.optimize`: removed, "
                                 "merged and aliased nodes are dashed, with a note.",
          "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order.",
+         "apple_hessian": "The full Hessian of the apple price (3 inputs, 103 nodes), its nodes "
+                          "grouped by derivative order: the forward graph, the first backward "
+                          "pass, the second.",
          "apple_optimized": "`bwd = gc.grad(g, \"price\", wrt, optimize=True)`: the passes alias "
                             "the tax gradient to the forward value `apple_price` (d price / d tax "
                             "= apple_price = 200); the pictures still label it `dtax`, pointing "
@@ -98,6 +102,7 @@ def pictures():
     cases.append(("apple_orange_passes", EXAMPLES["apple_orange"], {}))
     cases.append(("apple_orders", apple, {}))
     cases.append(("apple_optimized", apple, {}))
+    cases.append(("apple_hessian", apple, {}))
     for name, make, style in cases:
         g, feeds = make()
         bwd = gc.grad(g, g.graph["output"], g.graph["wrt"], optimize=name == "apple_optimized")
@@ -106,6 +111,8 @@ def pictures():
         diagrams = {"pair": gc.render_pair(g, bwd, None, values, grads, **style)}
         if name == "apple_orange_passes":
             diagrams = {"passes": gc.render_passes(bwd, None, values)}
+        elif name == "apple_hessian":
+            diagrams = {"hessian": gc.render(gc.hessian(g, "price", g.graph["wrt"]))}
         elif name == "apple_orders":
             diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
         if name in EXAMPLES:

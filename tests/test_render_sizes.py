@@ -68,3 +68,16 @@ def test_constants_do_not_repeat_their_value(net):
     for key in consts:
         label = gc.to_dot(bwd.subgraph([key]).copy(), grads).source
         assert label.count("&gt;= 1<") + label.count(">= 1<") <= 1, key
+
+
+def test_hessian_nodes_are_grouped_by_derivative_order():
+    from gcompile.examples import apple
+    g, _ = apple()
+    h = gc.hessian(g, "price", g.graph["wrt"])
+    src = gc.render(h).source
+    orders = sorted({o for _, o in h.nodes(data="order")})
+    assert orders == [0, 1, 2]
+    for o, name in zip(orders, ("forward", "1st backward", "2nd backward")):
+        assert f"order {o}: {name}" in src
+    assert src.count("subgraph cluster_") == 3
+    assert "subgraph cluster_" not in gc.render(h, collapse=None).source

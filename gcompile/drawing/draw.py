@@ -27,7 +27,7 @@ from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_att
 from .aliases import alias_label, gradient_aliases
 from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
 from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
-from .orders import legend_label, order_colors, uses_orders
+from .orders import legend_label, order_colors, order_name, uses_orders
 from .options import document
 from .pair import pair_to_dot, render_pair
 from .style import clean_text, format_value, html_label, plain_text
@@ -127,11 +127,14 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
         raise GraphError(f"collapse must be 'cluster', 'box' or None, got {collapse!r}")
     diagram = new_diagram(colors, rankdir, title)
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
+    by_order = uses_orders(graph, color_by)
     groups = _groups(graph) if collapse else {}
+    if collapse and by_order and not groups:   # Hessians, joint graphs: one box per order
+        for key, order in graph.nodes(data="order"):
+            groups.setdefault(f"order {order}: {order_name(order)}", []).append(key)
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
     lit = graph_highlight(graph, highlight)
-    by_order = uses_orders(graph, color_by)
     color_of = order_colors(colors)
 
     split = set()
