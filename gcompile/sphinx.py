@@ -8,6 +8,7 @@ In ``conf.py``: ``extensions = ["gcompile.sphinx"]``; then in a page::
        :feed: tax=1.1
        :show: pair        (forward | backward | pair | book | passes | hessian | hvp | view)
        :check:            (finite-difference gradient check; a mismatch fails the build)
+       :optimize:         (draw the backward graph after gc.optimize's passes)
        :caption: The apple price and its gradients
        :alt: text for screen readers
 
@@ -60,15 +61,16 @@ class GcompileDirective(SphinxDirective):
     final_argument_whitespace = True
     option_spec = {"output": directives.unchanged, "wrt": directives.unchanged,
                    "feed": directives.unchanged, "show": directives.unchanged,
-                   "check": directives.flag, "theme": directives.unchanged,
+                   "check": directives.flag, "optimize": directives.flag, "theme": directives.unchanged,
                    "rankdir": directives.unchanged, "highlight": directives.unchanged,
                    "engine": directives.unchanged, "caption": directives.unchanged,
                    "alt": directives.unchanged}
 
     def run(self):
         options = dict(self.options, source=self.arguments[0])
-        if "check" in options:
-            options["check"] = "yes"
+        for flag in ("check", "optimize"):
+            if flag in options:
+                options[flag] = "yes"
         doc_dir = Path(self.env.doc2path(self.env.docname)).parent
         try:
             figure = build_figure(parse_options(options), [doc_dir, self.env.srcdir])

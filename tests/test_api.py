@@ -60,6 +60,7 @@ def _fixtures(tmp):
         "registered_ops": ((), {}),
         "to_onnx": ((g,), {"feeds": feeds}),
         "view": ((g, bwd, str(tmp / "v.html")), {}),
+        "to_sympy": ((g,), {}),
     }
 
 
