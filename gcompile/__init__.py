@@ -30,6 +30,7 @@ from .passes import (PassLog, eliminate_common_subexpressions, eliminate_dead_co
 from .step_through import step_through
 from .onnx_import import from_onnx
 from .onnx_export import to_onnx
+from .viewer import view
 from .sympy_bridge import from_sympy, to_sympy
 from .torch_import import from_torch
 
@@ -41,5 +42,13 @@ __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "
 __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
             "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
-__all__ += ["from_onnx", "from_sympy", "from_torch", "to_onnx", "to_sympy"]
+__all__ += ["from_onnx", "from_sympy", "from_torch", "to_onnx", "to_sympy", "view"]
 __version__ = "0.1.0"
+
+from .api import export as _export
+from .drawing.diff import passes_to_dot as _passes_to_dot
+from .drawing.pair import pair_to_dot as _pair_to_dot
+
+# Every public function checks its arguments (a wrong one is a GraphError): gcompile/api.py.
+_export(globals(), __all__, forwards={"render": to_dot, "render_pair": _pair_to_dot,
+                                      "render_passes": _passes_to_dot})

@@ -29,6 +29,7 @@ from ..passes import PASSES, optimize
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
+from .options import document
 from .style import clean_text, html_label
 
 __all__ = ["passes_to_dot", "render_passes", "pass_fates"]
@@ -41,8 +42,8 @@ def pass_fates(log):
     """Node -> ``(fate, target, pass)`` from a :class:`gcompile.PassLog`.
 
     ``fate`` is "removed", "merged", "aliased" or "folded"; ``target`` the node
-    that holds the value afterwards (merged and aliased chains followed), else
-    ``None``.  A node folded and later removed is "removed".
+    that holds the value afterwards (merged and aliased chains followed), the op
+    a folded node was rewritten as (``x * -1`` -> ``neg``), else ``None``.  A node folded and later removed is "removed".
 
     Examples
     --------
@@ -57,7 +58,9 @@ def pass_fates(log):
     for rec in log.records:
         for kind in ("folded", "aliased", "merged"):
             for old, new in rec[kind]:
-                fates[old] = (kind, None if kind == "folded" else new, rec["pass"])
+                # "folded" to "const", or rewritten as a cheaper op (x * -1 -> neg): its name
+                fates[old] = (kind, None if kind == "folded" and new == "const" else new,
+                              rec["pass"])
         for old in rec["removed"]:
             fates[old] = ("removed", None, rec["pass"])
     for key, (kind, target, pass_) in list(fates.items()):
@@ -69,8 +72,9 @@ def pass_fates(log):
     return fates
 
 
-def _draw(sub, graph, prefix, values, colors, style, marks, label):
+def _draw(sub, graph, prefix, values, colors, style, marks, label, sub_ids):
     ids = {key: f"{prefix}{i}" for i, key in enumerate(graph.nodes)}
+    side = "before" if prefix == "p" else "after"
     for key in graph.nodes:
         kind = node_kind(graph, key)
         fate = marks.get(key)
@@ -83,8 +87,9 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
         if fate is not None:
             kind_, target, pass_ = fate
             klass += f" gc-{kind_}"
-            note = _NOTES[kind_].format(pass_=pass_, target=(
-                node_name(graph, target) if target in graph else clean_text(target, 40)))
+            note = f"rewritten as {clean_text(target, 40)}" if kind_ == "folded" and target \
+                else _NOTES[kind_].format(pass_=pass_, target=(
+                    node_name(graph, target) if target in graph else clean_text(target, 40)))
             tone = {"removed": colors["subtext"], "folded": colors["grad_edge"]}.get(
                 kind_, colors["merged"])
             attrs["xlabel"] = html_label((note, SIZES["detail"], tone, kind_ != "folded"))
@@ -94,6 +99,7 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
             if kind_ == "removed":
                 attrs["fillcolor"] = colors["bg"]
         sub.node(ids[key], id=ids[key], _attributes={"class": klass}, **attrs)
+        sub_ids[(side, key)] = ids[key]
     for u, v in graph.edges:
         role = graph.nodes[u].get("role")
         color = None if role is None else colors[
@@ -105,9 +111,19 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label):
         sub.edge(ids[u], ids[v], **attrs)
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True, shapes=None,
                   rankdir="TB", theme="light", show_values=True, rules=True, title=None) -> Diagram:
     """Build the before/after picture of ``gc.optimize(bwd)`` (see :func:`render_passes`).
+
+    Parameters
+    ----------
+    bwd : networkx.DiGraph
+        A backward graph (``gc.grad``), or any graph the passes accept; not modified.
+    values : dict, optional
+        Values of the graph's leaves.
+    {options}
 
     Examples
     --------
@@ -137,14 +153,17 @@ def passes_to_dot(bwd, values=None, *, passes=PASSES, keep=None, fold_seed=True,
     with diagram.subgraph(name="cluster_before") as sub:
         sub.attr(**cluster_attrs(f"before: {log.before} nodes", colors))
         _draw(sub, bwd, "p", before_values, colors, style,
-                       {k: f for k, f in fates.items() if k in bwd}, label)
+                       {k: f for k, f in fates.items() if k in bwd}, label, diagram.ids)
     with diagram.subgraph(name="cluster_after") as sub:
         sub.attr(**cluster_attrs("\n".join([f"after: {log.after} nodes", *steps]), colors))
         _draw(sub, small, "q", after_values, colors, style,
-                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label)
+                      {k: f for k, f in fates.items() if k in small and f[0] == "folded"}, label,
+              diagram.ids)
     return diagram
 
 
+@document("passes", "keep", "fold_seed", "shapes", "rankdir", "theme", "show_values", "rules",
+          "title")
 def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **options):
     """Draw a backward graph before and after :func:`gcompile.optimize`, side by side.
 
@@ -157,13 +176,11 @@ def render_passes(bwd, path=None, values=None, *, engine="auto", dpi=None, **opt
     values : dict, optional
         Values of the graph's leaves (e.g. ``gc.evaluate(fwd, feeds)``): both
         graphs are evaluated from them and show the same gradients.
-    engine, dpi
-        As for :func:`gcompile.drawing.draw`.
-    **options
-        ``passes``, ``keep``, ``fold_seed``, ``shapes`` (as for
-        :func:`gcompile.optimize`) and the style options ``rankdir`` (default
-        "TB", so the two graphs stand side by side), ``theme``,
-        ``show_values``, ``rules``, ``title``.
+    engine : {"auto", "dot", "graphviz-pure"}
+        The layout engine, as for :func:`gcompile.render`.
+    dpi : float, optional
+        Resolution of PNG output.
+    {options}
 
     Returns
     -------

@@ -1,19 +1,12 @@
-"""Draw forward and backward graphs with Graphviz: ``to_dot``, ``render``, ``render_pair``.
+"""Draw one graph (forward or backward) with Graphviz: ``to_dot`` and ``render``.
 
 :func:`to_dot` builds a :class:`Diagram` (a ``graphviz.Digraph`` that shows
 itself in Jupyter through gcompile's engine); :func:`render` writes it as
-SVG, PNG, PDF or DOT; :func:`render_pair` draws a forward graph and its
-backward graph in one picture, each backward node in its forward node's
-column and colour, the forward values the backward pass keeps (residuals) as
-dashed links.  Engines are described in :mod:`gcompile.drawing.engines`.
-
-Style options (keyword arguments of all three): ``rankdir`` ("LR" or "TB"),
-``theme`` ("light" or "dark"), ``show_values`` (bool), ``rules`` (show the
-local derivative rule on backward nodes), ``collapse`` (nodes sharing a
-``group`` attribute: "cluster", "box" or None; single graphs only),
-``title``, ``highlight`` (a node and its correspondence, or a path: see
-:mod:`gcompile.drawing.highlight`) and ``color_by`` (single graphs: "kind", or
-"order" for higher-order graphs, see :mod:`gcompile.drawing.orders`).
+SVG, PNG, PDF or DOT.  The pair picture (:func:`render_pair`) lives in
+:mod:`gcompile.drawing.pair`, the before/after picture of the passes in
+:mod:`gcompile.drawing.diff`.  The style options are described once, in
+:mod:`gcompile.drawing.options`, and listed in each function's docstring.
+Engines are described in :mod:`gcompile.drawing.engines`.
 
 Examples
 --------
@@ -26,16 +19,26 @@ True
 """
 from __future__ import annotations
 
+import networkx as nx
+
 from ..errors import GraphError
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
                    new_diagram, theme_colors, write_image)
-from .nodes import SIZES, edge_attrs, node_attrs, node_kind
+from .aliases import alias_label, gradient_aliases
+from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
 from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
-from .orders import legend_label, order_colors, uses_orders
-from .pair import pair_to_dot
-from .style import clean_text, html_label, plain_text
+from .orders import legend_label, order_colors, order_name, uses_orders
+from .options import document
+from .pair import pair_to_dot, render_pair
+from .style import clean_text, format_value, html_label, plain_text
 
-__all__ = ["Diagram", "to_dot", "pair_to_dot", "render", "render_pair", "export"]
+__all__ = ["Diagram", "to_dot", "auto_rankdir", "pair_to_dot", "render", "render_pair", "export"]
+
+#: ``rankdir="auto"``: graphs of at least this many nodes whose left-to-right layout
+#: would be more than this many times wider than tall are drawn top to bottom.
+AUTO_TB_NODES, AUTO_TB_RATIO = 10, 4.0
+#: Estimated width of a rank and height of a node (points) in a left-to-right layout.
+RANK_WIDTH, NODE_HEIGHT = 170, 60
 
 #: Above this many nodes, an input or constant used by several ops is drawn once per
 #: use: its edges would otherwise span the whole layout and dominate dot's time.
@@ -50,7 +53,38 @@ def _groups(graph):
     return groups
 
 
-def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True, rules=True,
+def auto_rankdir(graph) -> str:
+    """"TB" for a graph that would be long and thin left to right, else "LR".
+
+    A left-to-right layout is as wide as the graph is deep (ranks) and as tall as
+    its ranks are full; past :data:`AUTO_TB_NODES` nodes, when the estimate of
+    width over height exceeds :data:`AUTO_TB_RATIO`, the graph is drawn top to
+    bottom, so that at a page's width its text stays readable.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> chain = nx.path_graph(30, create_using=nx.DiGraph)
+    >>> auto_rankdir(chain), auto_rankdir(nx.path_graph(3, create_using=nx.DiGraph))
+    ('TB', 'LR')
+    """
+    n = graph.number_of_nodes()
+    if n < AUTO_TB_NODES:
+        return "LR"
+    depth = {}
+    try:
+        for key in nx.topological_sort(graph):
+            depth[key] = max((depth[p] + 1 for p in graph.predecessors(key)), default=0)
+    except nx.NetworkXUnfeasible:   # a cycle: the check of the graph reports it elsewhere
+        return "LR"
+    ranks = max(depth.values()) + 1
+    wide = (ranks * RANK_WIDTH) / ((n / ranks) * NODE_HEIGHT)
+    return "TB" if wide > AUTO_TB_RATIO else "LR"
+
+
+@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight",
+          "color_by")
+def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=True, rules=True,
            collapse="cluster", title=None, highlight=None, color_by="auto") -> Diagram:
     """Build the Graphviz diagram of one graph (forward or backward).
 
@@ -62,21 +96,15 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     values : dict, optional
         Node -> value (``gc.evaluate``): written on the edges leaving each node
         and inside sink nodes.
-    rankdir, theme, show_values, rules, collapse, title
-        See the module docstring.
-    highlight : node, list or dict, optional
-        Outline a node and the nodes whose ``origin`` it is, a path (a list of
-        nodes joined by edges), or ``{"nodes": [...]}`` exactly; see
-        :mod:`gcompile.drawing.highlight`.
-    color_by : {"auto", "kind", "order"}
-        Fill nodes by kind, or by derivative ``order`` with a legend of node
-        counts per order (graphs from ``gc.hvp``, ``gc.hessian``,
-        ``gc.joint_graph``); "auto" colours by order when every node carries one.
+    {options}
 
     Returns
     -------
     Diagram
         A ``graphviz.Digraph``; its ``.source`` is byte-identical on every run.
+        ``.ids`` maps each node key to the SVG element id of the node drawn
+        for it (a collapsed group's box; an input drawn once per use in a big
+        graph: its first copy).
 
     Examples
     --------
@@ -87,19 +115,26 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     >>> src = gc.to_dot(bwd, gc.evaluate(bwd, gc.evaluate(g, feeds))).source
     >>> all(text in src for text in ("2.2", "110", "200", "d(x*y)/dx = y = 1.1"))
     True
+    >>> gc.to_dot(g).ids["apple_price"]
+    'n3'
     """
     check_graph(graph)
     values = check_values(values)
     colors = theme_colors(theme)
+    if rankdir == "auto":
+        rankdir = auto_rankdir(graph)
     if collapse not in (None, False, "cluster", "box"):
         raise GraphError(f"collapse must be 'cluster', 'box' or None, got {collapse!r}")
     diagram = new_diagram(colors, rankdir, title)
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
+    by_order = uses_orders(graph, color_by)
     groups = _groups(graph) if collapse else {}
+    if collapse and by_order and not groups:   # Hessians, joint graphs: one box per order
+        for key, order in graph.nodes(data="order"):
+            groups.setdefault(f"order {order}: {order_name(order)}", []).append(key)
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
     lit = graph_highlight(graph, highlight)
-    by_order = uses_orders(graph, color_by)
     color_of = order_colors(colors)
 
     split = set()
@@ -107,9 +142,12 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
         split = {k for k, op in graph.nodes(data="op")
                  if op in ("input", "const") and graph.out_degree(k) > 1 and k not in grouped}
 
+    drawn = {}
+
     def add_node(target, key, node_id=None):
         kind = node_kind(graph, key)
         node_id = node_id or ids[key]
+        drawn.setdefault(key, node_id)
         fill = color_of(graph.nodes[key]["order"]) if by_order else colors[kind]
         attrs = node_attrs(graph, key, kind, values, colors, fill, **style)
         target.node(node_id, id=node_id, **outline(attrs, colors, key in lit.nodes))
@@ -134,7 +172,7 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
                          tooltip=plain_text(f"group {group}: "
                                             + ", ".join(clean_text(k, 40) for k in members)))
             for key in members:
-                ids[key] = f"g{j}"
+                ids[key] = drawn[key] = f"g{j}"
     label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES else "label"
     seen = {}
     for u, v in graph.edges:
@@ -159,12 +197,27 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
             add_node(diagram, u, tail)
         on = any(e in lit.edges for e in edges)
         diagram.edge(tail, head, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
+    for k, (wrt, name, holder) in enumerate(gradient_aliases(graph)):
+        if holder in drawn:   # a gradient with no node of its own: a note pointing at its value
+            note = f"a{k}"
+            value = format_value(values[holder])[0] if show_values and holder in values else ""
+            diagram.node(note, id=note, shape="box", style="rounded,filled,dashed",
+                         fillcolor=colors["gradient"][0], color=colors["gradient"][1],
+                         label=alias_label(name, node_name(graph, holder), value, colors),
+                         tooltip=plain_text(f"{name}: the gradient with respect to "
+                                            f"{clean_text(wrt, 40)} is the value of node "
+                                            f"{clean_text(holder, 40)}"))
+            diagram.edge(note, drawn[holder], style="dashed", color=colors["gradient"][1],
+                         arrowhead="empty", constraint="false")
     if by_order:
         diagram.node("legend", id="legend", shape="plaintext", label=legend_label(graph, colors),
                      tooltip="node colours: derivative order (0 = forward graph)")
+    diagram.ids = {key: drawn[key] for key in graph.nodes if key in drawn}
     return diagram
 
 
+@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight",
+          "color_by")
 def render(graph, path=None, values=None, *, engine="auto", dpi=None, **style):
     """Draw ``graph`` into ``path``; the format comes from the suffix.
 
@@ -177,10 +230,11 @@ def render(graph, path=None, values=None, *, engine="auto", dpi=None, **style):
     values : dict, optional
         Node -> value, as returned by :func:`gcompile.evaluate`.
     engine : {"auto", "dot", "graphviz-pure"}
+        The layout engine: system Graphviz ``dot``, the embedded graphviz-pure, or
+        "auto" (``dot`` when installed; see :mod:`gcompile.drawing.engines`).
     dpi : float, optional
         Resolution of PNG output.
-    **style
-        ``rankdir``, ``theme``, ``show_values``, ``rules``, ``collapse``, ``title``.
+    {options}
 
     Returns
     -------
@@ -199,41 +253,3 @@ def render(graph, path=None, values=None, *, engine="auto", dpi=None, **style):
     diagram.gc_engine = engine
     return diagram if path is None else write_image(diagram, path, engine, dpi)
 
-
-def render_pair(fwd, bwd, path=None, values=None, grads=None, *, engine="auto", dpi=None,
-                **style):
-    """Draw a forward graph and its backward graph in one picture.
-
-    The forward graph flows one way in the upper box; the backward graph flows
-    back beneath it, each backward node in the column and colour of its
-    ``origin`` forward node.  Forward values read by backward ops are dashed
-    edges from the forward node (what memory the backward pass holds);
-    forward edges carry values and backward edges gradients; backward op nodes
-    show their rule and, with values, the local factor.
-
-    Parameters
-    ----------
-    fwd, bwd : networkx.DiGraph
-        A forward graph and the result of ``gc.grad`` on it.
-    path : str or Path, optional
-        As for :func:`render`; ``None`` returns the :class:`Diagram`.
-    values : dict, optional
-        Forward values, or forward and backward values merged.
-    grads : dict, optional
-        Backward values, e.g. ``gc.evaluate(bwd, values)``.
-
-    Examples
-    --------
-    >>> import os, tempfile, gcompile as gc
-    >>> from gcompile.examples import apple
-    >>> g, feeds = apple()
-    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
-    >>> vals = gc.evaluate(g, feeds)
-    >>> out = gc.render_pair(g, bwd, os.path.join(tempfile.mkdtemp(), "pair.gv"),
-    ...                      vals, gc.evaluate(bwd, vals))
-    >>> "d(x*y)/dx = y = 1.1" in out.read_text(encoding="utf-8")
-    True
-    """
-    diagram = pair_to_dot(fwd, bwd, values, grads, **style)
-    diagram.gc_engine = engine
-    return diagram if path is None else write_image(diagram, path, engine, dpi)
