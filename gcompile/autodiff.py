@@ -26,13 +26,13 @@ import warnings
 
 import networkx as nx
 
-from .errors import GraphError
+from .errors import GraphError, label, node_error
 from .evaluate import evaluate
 from .fragment import ForwardValue, Fragment, Ref
-from .graph import active_nodes, as_node_list, plan as make_plan
+from .graph import active_nodes, as_node_list, from_records, plan as make_plan, unique_key
 from .shapes import infer_shapes
 
-__all__ = ["grad", "gradients", "ROLES"]
+__all__ = ["grad", "gradients", "backward_pass", "ROLES"]
 
 #: The ``role`` of each backward node.
 ROLES = ("seed", "local_derivative", "accumulation", "unbroadcast", "forward_value", "zero")
@@ -41,10 +41,10 @@ _DISCONNECTED = ("zero", "warn", "raise")
 
 
 class _Builder:
-    """Collects backward nodes as integer ids and names them at the end."""
+    """Collects backward nodes as integer ids (:class:`Ref`) and names them at the end."""
 
     def __init__(self, fwd, shapes):
-        self.fwd = fwd
+        self.fwd = fwd.nodes
         self.shapes = shapes
         self.attrs = []
         self.operands = []
@@ -66,7 +66,7 @@ class _Builder:
         """The backward node holding forward value ``key`` (created once, keyed by ``key``)."""
         ref = self.reads.get(key)
         if ref is None:
-            data = self.fwd._node[key]
+            data = self.fwd[key]
             if data["op"] == "const":
                 attrs = {"value": data["value"]}
                 op = "const"
@@ -79,6 +79,12 @@ class _Builder:
             self.reads[key] = ref
         return ref
 
+    def unbroadcast(self, ref, u, v, i):
+        """Sum ``ref`` (operand ``i`` of ``v``'s contribution to ``u``) back to ``u``'s shape."""
+        return self.add_node("sum_to_like", (ref.id, self.read(u).id), {}, origin=v,
+                             role="unbroadcast", hint=f"d{label(u)}@{label(v)}.unbroadcast",
+                             wrt_arg=i, rule="sum over the axes broadcasting added")
+
     def name(self, fwd_keys):
         """Give every node a unique readable key (``local`` ids become keys); return the keys."""
         names = [None] * len(self.attrs)
@@ -88,10 +94,7 @@ class _Builder:
         for i, hint in enumerate(self.hints):
             if names[i] is None:
                 if hint in used:
-                    k = 2
-                    while f"{hint}_{k}" in used:
-                        k += 1
-                    hint = f"{hint}_{k}"
+                    hint = unique_key(hint, used)
                 used.add(hint)
                 names[i] = hint
         for attrs in self.attrs:
@@ -100,71 +103,36 @@ class _Builder:
         return names
 
 
-def _digraph(names, attrs, operands):
-    """Fill networkx's documented dict-of-dicts (``_node``, ``_succ`` = ``_adj``, ``_pred``):
-    the names are unique by construction, so this is several times faster on a million nodes
-    than ``add_nodes_from``/``add_edges_from``, which re-check every item."""
-    bwd = nx.DiGraph()
-    node, succ, pred = bwd._node, bwd._succ, bwd._pred
-    for name, data in zip(names, attrs):
-        node[name] = data
-        succ[name] = {}
-        pred[name] = {}
-    for i, ops in enumerate(operands):
-        if not ops:
-            continue
-        v = names[i]
-        into = pred[v]
-        if len(ops) == 2 and ops[0] != ops[1]:
-            slots = ((ops[0], 0), (ops[1], 1))
-        else:
-            grouped = {}
-            for pos, src in enumerate(ops):
-                grouped.setdefault(src, []).append(pos)
-            slots = [(src, p[0] if len(p) == 1 else p) for src, p in grouped.items()]
-        for src, arg in slots:
-            u = names[src]
-            data = {"arg": arg}
-            succ[u][v] = data
-            into[u] = data
-    return bwd
-
-
-def _label(key):
-    return key if isinstance(key, str) else repr(key)
-
-
 def _seed(b, output, shapes):
     shape = shapes.get(output)
-    common = dict(origin=output, role="seed", hint=f"d{_label(output)}", feedable=True,
-                  rule=f"d{_label(output)}/d{_label(output)} = 1")
+    common = dict(origin=output, role="seed", hint=f"d{label(output)}", feedable=True,
+                  rule=f"d{label(output)}/d{label(output)} = 1")
     if shape != ():
         return b.add_node("ones_like", (b.read(output).id,), {}, **common)
     return b.add_node("const", (), {"value": 1.0}, **common)
 
 
 def _accumulate(b, v, contribs):
-    """Sum the contributions of fan-out into one node hinted ``d<v>``."""
-    name = f"d{_label(v)}"
-    if len(contribs) == 1:
-        ref, owned, _, _ = contribs[0]
-        if owned:
-            b.hints[ref.id] = name
-        return ref
-    seen = {}
-    for ref, owned, consumer, pos in contribs:
-        seen[consumer] = seen.get(consumer, 0) + 1
-    for ref, owned, consumer, pos in contribs:
-        if owned:
-            suffix = f"#{pos}" if seen[consumer] > 1 else ""
-            b.hints[ref.id] = f"{name}@{_label(consumer)}{suffix}"
+    """Sum the contributions of fan-out (``add`` nodes hinted ``d<v>.sum<k>``, the last ``d<v>``)."""
     total = contribs[0][0]
+    name = f"d{label(v)}"
     for k, (ref, *_rest) in enumerate(contribs[1:], start=1):
         last = k == len(contribs) - 1
         total = b.add_node("add", (total.id, ref.id), {}, origin=v, role="accumulation",
                            hint=name if last else f"{name}.sum{k}",
                            rule="fan-out: contributions add")
     return total
+
+
+def _apply(op, f, i, g, args, out, params):
+    """Run VJP rule ``i`` of ``op`` (at the node ``f`` points at); the Ref it returns."""
+    try:
+        ref = op.vjp[i](f, g, *args, out, **params)
+    except GraphError as err:
+        raise node_error(f.origin, op.name, err) from None
+    if not isinstance(ref, Ref):
+        raise GraphError(f"VJP rule {i} of op {op.name!r} returned {ref!r}, not a node")
+    return ref
 
 
 def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False) -> nx.DiGraph:
@@ -211,9 +179,7 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     if disconnected not in _DISCONNECTED:
         raise GraphError(f"disconnected must be one of {_DISCONNECTED}, got {disconnected!r}")
     with paused_gc():
-        names, attrs, operands, meta = backward_records(graph, output, wrt, shapes, disconnected)
-        bwd = _digraph(names, attrs, operands)
-    bwd.graph.update(meta)
+        bwd = from_records(*backward_records(graph, output, wrt, shapes, disconnected))
     if optimize:
         from .passes import optimize as run_passes
 
@@ -238,61 +204,72 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     b = _Builder(graph, static)
     frag = Fragment(b, shapes=static)
     seed = _seed(b, output, static)
-    contribs = {output: [(seed, False, None, None)]}
+    contribs = {output: [(seed, None, None)]}
     totals = {}
     for v in reversed(p.order):
         if v not in active or v not in contribs:
             continue
-        total = totals[v] = _accumulate(b, v, contribs.pop(v))
-        opdef = p.ops.get(v)
-        if opdef is None:
+        g = totals[v] = _accumulate(b, v, contribs[v])
+        op = p.ops.get(v)
+        if op is None:
             continue
-        operands = p.operands[v]
-        params = p.params[v]
-        fwd_refs = [ForwardValue(u) for u in operands]
-        out_ref = ForwardValue(v)
-        for i, u in enumerate(operands):
-            rule = opdef.vjp[i]
-            if u not in active or rule is None:
+        args, out = [ForwardValue(u) for u in p.operands[v]], ForwardValue(v)
+        for i, (u, rule) in enumerate(zip(p.operands[v], op.vjp)):
+            if rule is None or u not in active:
                 continue
-            start = len(b.attrs)
-            try:
-                ref = rule(frag.at(v, i), total, *fwd_refs, out_ref, **params)
-            except GraphError as err:
-                raise GraphError(f"node {v!r} (op {opdef.name!r}): {err}") from None
-            if not isinstance(ref, Ref):
-                raise GraphError(f"VJP rule {i} of op {opdef.name!r} returned {ref!r}, not a node")
-            owned = ref.id >= start
-            if owned:
-                text = opdef.rules[i]
-                for k in range(start, len(b.attrs)):
-                    if b.attrs[k]["role"] == "local_derivative":
-                        b.attrs[k]["rule"] = text
-                last = b.attrs[ref.id]
-                if last["op"] == "mul" and total.id in b.operands[ref.id]:
-                    others = [o for o in b.operands[ref.id] if o != total.id]
-                    if others:
-                        last["local"] = others[0]
-            if opdef.broadcasts and (static[u] is None or static[u] != static[v]):
-                ref = b.add_node("sum_to_like", (ref.id, b.read(u).id), {}, origin=v,
-                                 role="unbroadcast", hint=f"d{_label(u)}@{_label(v)}.unbroadcast",
-                                 wrt_arg=i, rule="sum over the axes broadcasting added")
-                owned = True
-            contribs.setdefault(u, []).append((ref, owned, v, i))
+            ref = _apply(op, frag.at(v, i, op.rules[i]), i, g, args, out, p.params[v])
+            if op.broadcasts and (static[u] is None or static[u] != static[v]):
+                ref = b.unbroadcast(ref, u, v, i)
+            contribs.setdefault(u, []).append((ref, v, i))
             b.attrs[ref.id].setdefault("along", []).append((u, v, i))  # the edge it flows back on
-    missing = [w for w in wrt if w not in totals]
+    for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
+        totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
+                               hint=f"d{label(w)}", rule="no path to the output: zero")
+    _name_contributions(b, contribs, totals)
+    names, attrs, operands = b.name(graph), b.attrs, b.operands
+    b.attrs = b.operands = b.reads = None  # frag's cached methods hold b in a cycle
+    return names, attrs, operands, dict(grads={w: names[totals[w].id] for w in wrt},
+                                        output=output, wrt=list(wrt), seed=names[seed.id])
+
+
+def _disconnected(missing, output, disconnected):
+    """The ``wrt`` nodes with no path to ``output``, after the warning or error asked for."""
     if missing and disconnected == "raise":
         raise GraphError(f"no path from wrt node(s) {', '.join(map(repr, missing))} to output {output!r}")
     if missing and disconnected == "warn":
         warnings.warn(f"wrt node(s) {', '.join(map(repr, missing))} do not reach output "
-                      f"{output!r}: their gradient is zero", stacklevel=3)
-    for w in missing:
-        totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
-                               hint=f"d{_label(w)}", rule="no path to the output: zero")
-    names, attrs, operands = b.name(graph._node), b.attrs, b.operands
-    b.attrs = b.operands = b.reads = None  # frag's cached methods hold b in a cycle
-    return names, attrs, operands, dict(grads={w: names[totals[w].id] for w in wrt},
-                                        output=output, wrt=list(wrt), seed=names[seed.id])
+                      f"{output!r}: their gradient is zero", stacklevel=4)
+    return missing
+
+
+def _name_contributions(b, contribs, totals):
+    """After the walk: hint each rule's result ``d<u>`` (alone) or ``d<u>@<consumer>[#pos]``
+    (one of several summed into ``d<u>``), and mark a final ``mul(g, factor)`` with
+    ``local=factor`` for diagrams.  A rule's result is its own when it was made for that
+    consumer and position (a rule may also return ``g`` itself, which keeps its name)."""
+    attrs, operands, hints = b.attrs, b.operands, b.hints
+    for u, parts in contribs.items():
+        du = f"d{label(u)}"
+        if len(parts) > 1:
+            seen = {}
+            for _, consumer, _ in parts:
+                seen[consumer] = seen.get(consumer, 0) + 1
+        for ref, consumer, pos in parts:
+            data = attrs[ref.id]
+            if data.get("wrt_arg") != pos or data["origin"] != consumer or consumer is None:
+                continue  # not the rule's own node: g itself, or the seed
+            if len(parts) == 1:
+                hints[ref.id] = du
+            else:
+                hints[ref.id] = f"{du}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
+            inner = operands[ref.id][0] if data["role"] == "unbroadcast" else ref.id
+            last = attrs[inner]
+            if last["op"] == "mul" and last.get("wrt_arg") == pos and last["origin"] == consumer \
+                    and last["role"] == "local_derivative":
+                g = totals[consumer].id
+                others = [o for o in operands[inner] if o != g]
+                if len(others) < len(operands[inner]) and others:
+                    last["local"] = others[0]
 
 
 @contextlib.contextmanager
@@ -329,6 +306,26 @@ def gradients(graph, feeds, output, wrt, *, seed=None, disconnected="zero") -> d
     >>> round(float(gradients(g, {"x": 0.0}, "y", "x")["x"]), 6)
     1.0
     """
+    wrt_list = as_node_list(graph, wrt, "wrt")
+    _, bwd, back = backward_pass(graph, feeds, output, wrt_list, seed=seed,
+                                 disconnected=disconnected)
+    return {w: back[bwd.graph["grads"][w]] for w in wrt_list}
+
+
+def backward_pass(graph, feeds, output, wrt, *, seed=None, disconnected="zero", optimize=False):
+    """What :func:`gradients` computes, kept: ``(forward values, backward graph, its values)``.
+
+    The gradient of ``w`` is ``back[bwd.graph["grads"][w]]``; ``optimize``
+    simplifies the backward graph as :func:`grad` does.
+
+    Examples
+    --------
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> values, bwd, back = backward_pass(g, feeds, "price", ["tax"])
+    >>> float(values["price"]), float(back[bwd.graph["grads"]["tax"]])
+    (220.00000000000003, 200.0)
+    """
     from .evaluate import as_value, leaf_value
 
     wrt_list = as_node_list(graph, wrt, "wrt")
@@ -336,17 +333,18 @@ def gradients(graph, feeds, output, wrt, *, seed=None, disconnected="zero") -> d
     known = {}
     for v in p.order:
         if v not in p.ops:
-            known[v] = leaf_value(graph, v, graph._node[v], feeds or {})
+            known[v] = leaf_value(graph, v, graph.nodes[v], feeds or {})
     for w in wrt_list:
         if w in known:
             kind = getattr(getattr(known[w], "dtype", None), "kind", "f")
             if kind in "biu":
                 raise GraphError(f"wrt node {w!r} holds {known[w].dtype} values: gradients need "
                                  f"floating-point inputs (feed floats, e.g. {w!r}: 2.0)")
-    bwd = grad(graph, output, wrt_list, shapes=known, disconnected=disconnected)
+    bwd = grad(graph, output, wrt_list, shapes=known, disconnected=disconnected,
+               optimize=optimize)
     values = evaluate(graph, feeds)
     if seed is not None:
         values = dict(values)
         values[bwd.graph["seed"]] = as_value(seed, bwd.graph["seed"])
     back = evaluate(bwd, values)
-    return {w: back[bwd.graph["grads"][w]] for w in wrt_list}
+    return values, bwd, back

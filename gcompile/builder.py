@@ -25,6 +25,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import GraphError, describe_value, did_you_mean
+from .graph import from_records, unique_key
 from .registry import lookup
 from .shapes import shape_of
 from .value import Value
@@ -206,16 +207,10 @@ class GraphBuilder:
 
     def _keys(self):
         keys = [self._user.get(i) for i in range(len(self._ops))]
-        counters = {}
+        used, counters = set(self._taken), {}
         for i, key in enumerate(keys):
-            if i in self._user:
-                continue
-            base = self._ops[i]
-            k = counters.get(base, 0)
-            while (cand := base if k == 0 else f"{base}_{k}") in self._taken:
-                k += 1
-            counters[base] = k + 1
-            keys[i] = cand
+            if i not in self._user:
+                keys[i] = unique_key(self._ops[i], used, first=1, counters=counters)
         return keys
 
     @property
@@ -223,17 +218,10 @@ class GraphBuilder:
         """A new DiGraph of everything built so far (``graph["output"]`` set by
         :meth:`output`; with several outputs also ``graph["outputs"]``)."""
         keys = self._keys()
-        g = nx.DiGraph()
+        g = from_records(keys, [{k: _fresh(v) for k, v in attrs.items()} for attrs in self._attrs],
+                         self._operands)
         if self._name is not None:
             g.graph["name"] = self._name
-        for key, attrs in zip(keys, self._attrs):
-            g.add_node(key, **{k: _fresh(v) for k, v in attrs.items()})
-        for i, ids in enumerate(self._operands):
-            slots = {}
-            for pos, src in enumerate(ids):
-                slots.setdefault(src, []).append(pos)
-            for src, pos in slots.items():
-                g.add_edge(keys[src], keys[i], arg=pos[0] if len(pos) == 1 else pos)
         if self._outputs:
             g.graph["output"] = keys[self._outputs[0].id]
             if len(self._outputs) > 1:

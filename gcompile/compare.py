@@ -35,15 +35,12 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, label
+from .escape import key_markdown, key_text, markdown, text
 from .graph import active_nodes, plan as make_plan
 from .shapes import infer_shapes
 
 __all__ = ["compare", "Report", "graph_stats"]
-
-
-def _name(key):
-    return key if isinstance(key, str) else repr(key)
 
 
 def graph_stats(graph) -> dict:
@@ -91,14 +88,14 @@ class Report:
     def to_dict(self):
         """Plain data (node keys as text) for JSON."""
         return {"forward": self.forward, "backward": self.backward,
-                "correspondence": {_name(k): [_name(n) for n in v]
+                "correspondence": {label(k): [label(n) for n in v]
                                    for k, v in self.correspondence.items()},
-                "residuals": [dict(r, node=_name(r["node"]),
+                "residuals": [dict(r, node=label(r["node"]),
                                    shape=None if r["shape"] is None else list(r["shape"]))
                               for r in self.residuals],
                 "residual_bytes": self.residual_bytes,
-                "transpose": [dict(t, edge=[_name(t["edge"][0]), _name(t["edge"][1])],
-                                   via=None if t["via"] is None else _name(t["via"]))
+                "transpose": [dict(t, edge=[label(t["edge"][0]), label(t["edge"][1])],
+                                   via=None if t["via"] is None else label(t["via"]))
                               for t in self.transpose],
                 "transpose_ok": self.transpose_ok}
 
@@ -115,28 +112,31 @@ class Report:
         """
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, default=str)
 
-    def _rows(self):
+    def _rows(self, esc=text):
         f, b = self.forward, self.backward
         rows = [("nodes", f["nodes"], b["nodes"]), ("edges", f["edges"], b["edges"]),
                 ("depth", f["depth"], b["depth"])]
         for op in sorted(set(f["ops"]) | set(b["ops"])):
-            rows.append((f"op {op}", f["ops"].get(op, 0), b["ops"].get(op, 0)))
+            rows.append((f"op {esc(op)}", f["ops"].get(op, 0), b["ops"].get(op, 0)))
         for op in sorted(set(f["edges_by_op"]) | set(b["edges_by_op"])):
-            rows.append((f"edges into {op}", f["edges_by_op"].get(op, 0), b["edges_by_op"].get(op, 0)))
+            rows.append((f"edges into {esc(op)}", f["edges_by_op"].get(op, 0),
+                         b["edges_by_op"].get(op, 0)))
         for role, n in b["roles"].items():
-            rows.append((f"role {role}", "", n))
+            rows.append((f"role {esc(role)}", "", n))
         for order in sorted(set(f["orders"]) | set(b["orders"])):
-            rows.append((f"order {order}", f["orders"].get(order, ""), b["orders"].get(order, "")))
+            rows.append((f"order {esc(order)}", f["orders"].get(order, ""),
+                         b["orders"].get(order, "")))
         return rows
 
-    def _sections(self):
-        res = [(_name(r["node"]), "?" if r["shape"] is None else str(tuple(r["shape"])),
+    def _sections(self, name=key_text):
+        """Residual, correspondence and transpose rows, node keys written by ``name``."""
+        res = [(name(r["node"]), "?" if r["shape"] is None else str(tuple(r["shape"])),
                 "?" if r["bytes"] is None else str(r["bytes"])) for r in self.residuals]
-        corr = [(_name(k), ", ".join(_name(n) for n in v) or "-")
+        corr = [(name(k), ", ".join(name(n) for n in v) or "-")
                 for k, v in self.correspondence.items()]
-        tr = [(f"{_name(t['edge'][0])} -> {_name(t['edge'][1])}",
+        tr = [(f"{name(t['edge'][0])} -> {name(t['edge'][1])}",
                {True: "ok", False: "MISSING", None: "no rule"}[t["ok"]],
-               "" if t["via"] is None else _name(t["via"])) for t in self.transpose]
+               "" if t["via"] is None else name(t["via"])) for t in self.transpose]
         return res, corr, tr
 
     def __str__(self):
@@ -156,7 +156,7 @@ class Report:
         return "\n".join(line.rstrip() for line in lines)
 
     def to_markdown(self):
-        """The report as Markdown tables.
+        """The report as Markdown tables; node keys are literal text (:func:`gcompile.escape.markdown`).
 
         Examples
         --------
@@ -166,15 +166,19 @@ class Report:
         >>> print(compare(g, gc.grad(g, "price", "tax")).to_markdown().splitlines()[2])
         | nodes | 5 | 3 |
         """
-        res, corr, tr = self._sections()
+        res, corr, tr = self._sections(key_markdown)
         total = "?" if self.residual_bytes is None else self.residual_bytes
-        out = _md(("", "forward", "backward"), self._rows())
+        out = _md(("", "forward", "backward"), self._rows(markdown))
         out += ["", f"**Residuals**: {len(res)} forward values, {total} bytes", ""]
         out += _md(("node", "shape", "bytes"), res)
         out += ["", "**Correspondence**", ""] + _md(("forward node", "backward nodes"), corr)
         out += ["", f"**Transpose property**: {'holds' if self.transpose_ok else 'FAILS'}", ""]
         out += _md(("edge", "status", "via"), tr)
         return "\n".join(out)
+
+    def _repr_markdown_(self):
+        """Jupyter shows the Markdown tables."""
+        return self.to_markdown()
 
 
 def _table(header, rows):
@@ -191,10 +195,9 @@ def _numeric(text):
 
 
 def _md(header, rows):
-    def cell(c):
-        return str(c).replace("|", "\\|")
-    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
+    """Markdown table lines; the cells are already escaped by :func:`gcompile.escape.markdown`."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
 
 
 def _residuals(fwd, bwd, values, shapes):

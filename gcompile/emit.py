@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import functools
 import keyword
-import math
 import re
 
 import numpy as np
 
-from .lowering import CONST, INPUT, OP
+from .lowering import CONST, F8, INPUT, OP
 
 __all__ = ["emit", "Emitted", "sanitize", "MAX_FUSE_DEPTH"]
 
@@ -155,10 +154,8 @@ def _impl(prog, i, names, cache):
 
 def _implement(prog, i, names, opdef, ids, params, scalar):
     expr = opdef.expr
-    if expr and not params and _OPERATOR_EXPR.match(expr) and (scalar or opdef.name != "pow"):
+    if expr and not params and _OPERATOR_EXPR.match(expr):
         return expr, scalar
-    if scalar and opdef.name == "pow":
-        return names.bind(("fn", "math.pow"), math.pow, "pow") + "({0}, {1})", True
     if scalar and opdef.scalar is not None and not params:
         fn = names.bind(("fn", "scalar", opdef.name), opdef.scalar, opdef.name)
     else:
@@ -184,7 +181,7 @@ def emit(prog, targets, *, release=True, xp=np):
 
     Array nodes call the registry forwards on the namespace ``xp``.
     """
-    kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
+    kinds, payload, shapes, dtypes = prog.kinds, prog.payload, prog.shapes, prog.dtypes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
     uses = {}
@@ -218,7 +215,10 @@ def emit(prog, targets, *, release=True, xp=np):
     def text(j, scalar, reads, notes):
         kind = kinds[j]
         if kind == INPUT:
-            return f"i{payload[j]}" if scalar or shapes[j] != () else f"f64(i{payload[j]})"
+            # a 0-d float64 array reads as numpy's float64 scalar, as ops on it return;
+            # other dtypes (float16, integer labels) keep their own
+            return f"f64(i{payload[j]})" if shapes[j] == () and not scalar \
+                and dtypes[j] == F8 else f"i{payload[j]}"
         if kind == CONST:
             return names.const(payload[j], scalar)
         if j in fused:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["GraphError", "did_you_mean", "describe_value", "node_name"]
+__all__ = ["GraphError", "did_you_mean", "describe_value", "node_name", "label", "resolve",
+           "node_error"]
 
 
 class GraphError(ValueError):
@@ -55,6 +56,50 @@ def node_name(key) -> str:
     """
     text = repr(key)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def label(key) -> str:
+    """A node key as text: string keys as they are, other keys as their ``repr``.
+
+    Examples
+    --------
+    >>> label("x"), label(("layer", 1))
+    ('x', "('layer', 1)")
+    """
+    return key if isinstance(key, str) else repr(key)
+
+
+def resolve(alias, key):
+    """Follow ``alias`` (a dict from a key to the key replacing it) to its end.
+
+    Examples
+    --------
+    >>> resolve({"a": "b", "b": "c"}, "a"), resolve({}, "a")
+    ('c', 'a')
+    """
+    while key in alias:
+        key = alias[key]
+    return key
+
+
+def node_error(node, op, err, operands=None) -> GraphError:
+    """The error ``node X (op Y): ...`` naming a node, its op and (for a failure
+    that is not a GraphError) the operands it failed on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> print(node_error("z", "mul", "operand shapes (2,) and (3,) do not broadcast"))
+    node 'z' (op 'mul'): operand shapes (2,) and (3,) do not broadcast
+    >>> print(node_error("z", "log", ZeroDivisionError("division by zero"), [np.zeros(2)]))
+    node 'z' (op 'log') failed on operands [array of shape (2,) and dtype float64]: \
+ZeroDivisionError: division by zero
+    """
+    if operands is None or isinstance(err, (GraphError, str)):
+        return GraphError(f"node {node!r} (op {op!r}): {err}")
+    shapes = ", ".join(describe_value(a) for a in operands)
+    return GraphError(f"node {node!r} (op {op!r}) failed on operands [{shapes}]: "
+                      f"{type(err).__name__}: {err}")
 
 
 def describe_value(value) -> str:

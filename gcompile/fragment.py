@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, label
 from .registry import lookup
 
 __all__ = ["Fragment", "ForwardValue", "Ref"]
@@ -57,8 +57,8 @@ class Fragment:
     """Writes the nodes of one VJP rule into a backward-graph builder.
 
     Every node it makes is tagged with the forward node whose local derivative
-    it computes (``origin``), the operand position (``wrt_arg``) and the role
-    ``local_derivative``.
+    it computes (``origin``), the operand position (``wrt_arg``), the role
+    ``local_derivative`` and the text of the rule (``rule``).
     """
 
     def __init__(self, builder, origin=None, wrt_arg=None, shapes=None):
@@ -66,16 +66,22 @@ class Fragment:
         self._shapes = shapes or {}
         self.at(origin, wrt_arg)
 
-    def at(self, origin, wrt_arg):
-        """Point the fragment at the rule of ``origin``'s operand ``wrt_arg``; returns self.
+    def at(self, origin, wrt_arg, rule=None):
+        """Point the fragment at the rule of ``origin``'s operand ``wrt_arg``, whose text
+        ``rule`` (if given) every node it makes carries; returns self.
 
         One fragment serves a whole backward pass: the op methods it caches
         (``f.mul``) are then looked up once, not once per node.
         """
         self._origin = origin
-        self._wrt_arg = wrt_arg
-        self._prefix = f"d{_name(origin)}"
+        self._tags = {"wrt_arg": wrt_arg} if rule is None else {"wrt_arg": wrt_arg, "rule": rule}
+        self._prefix = f"d{label(origin)}"
         return self
+
+    @property
+    def origin(self):
+        """The forward node whose rule the fragment is writing."""
+        return self._origin
 
     def shape(self, ref):
         """The static shape of a forward value, or ``None`` when not known."""
@@ -85,7 +91,7 @@ class Fragment:
         """A constant node holding ``value``."""
         return self._builder.add_node("const", (), {"value": value}, origin=self._origin,
                                       role="local_derivative", hint=f"{self._prefix}.c",
-                                      wrt_arg=self._wrt_arg)
+                                      **self._tags)
 
     def op(self, name, *operands, **params):
         """A node applying registry op ``name`` to ``operands`` with ``params``."""
@@ -116,7 +122,7 @@ class Fragment:
                 attrs = {k: v for k, v in params.items() if v != defaults[k]}
             ids = tuple([a.id if type(a) is Ref else resolve(a) for a in operands])
             return add_node(name, ids, attrs, origin=self._origin, role="local_derivative",
-                            hint=f"{self._prefix}.{name}", wrt_arg=self._wrt_arg)
+                            hint=f"{self._prefix}.{name}", **self._tags)
 
         method.__doc__ = f"Add a {name!r} node to the fragment."
         return method
@@ -129,7 +135,3 @@ class Fragment:
         if isinstance(arg, (numbers.Number, np.ndarray, np.generic)) and not isinstance(arg, bool):
             return self.const(arg).id
         raise GraphError(f"VJP rule of {self._origin!r}: {arg!r} is not a node or a number")
-
-
-def _name(key) -> str:
-    return key if isinstance(key, str) else repr(key)

@@ -27,6 +27,7 @@ import networkx as nx
 
 from .encoding import check_digraph, checked, decode_attr, decode_key, encode, encode_key
 from .errors import GraphError
+from .schema import check_key, loaded_shape
 
 __all__ = ["to_graphml", "from_graphml"]
 
@@ -120,7 +121,11 @@ def _decode_graphml(raw):
     graph = nx.DiGraph()
     graph.graph.update(_decoded_attrs(head, "graph attribute"))
     for n, data in raw.nodes(data=True):
-        graph.add_node(ids[n], **_decoded_attrs(data, f"node {ids[n]!r} attribute"))
+        check_key(ids[n], f"node id {n!r}")
+        attrs = _decoded_attrs(data, f"node {ids[n]!r} attribute")
+        if "shape" in attrs:
+            attrs["shape"] = loaded_shape(attrs["shape"], f"node {ids[n]!r}")
+        graph.add_node(ids[n], **attrs)
     for u, v, data in raw.edges(data=True):
         graph.add_edge(ids[u], ids[v], **_decoded_attrs(data, f"edge {ids[u]!r} -> {ids[v]!r} attribute"))
     return graph

@@ -38,10 +38,10 @@ import math  # noqa: F401  (used in the doctest of hessian_values)
 import networkx as nx
 import numpy as np
 
-from .autodiff import grad
+from .autodiff import grad, paused_gc
 from .errors import GraphError
 from .evaluate import evaluate
-from .graph import as_node_list, plan as make_plan
+from .graph import as_node_list, plan as make_plan, unique_key
 from .shapes import infer_shapes
 
 __all__ = ["joint_graph", "hvp", "hvp_values", "hessian", "hessian_values"]
@@ -52,10 +52,7 @@ def _fresh(key, taken, tag):
     if key not in taken:
         return key
     if isinstance(key, str):
-        cand, k = f"{key}_{tag}", 2
-        while cand in taken:
-            cand, k = f"{key}_{tag}{k}", k + 1
-        return cand
+        return unique_key(f"{key}_{tag}", taken, sep="")
     cand = (tag, key)
     while cand in taken:
         cand = (tag, cand)
@@ -83,38 +80,42 @@ def joint_graph(fwd, bwd):
     """
     make_plan(fwd)
     make_plan(bwd)
-    joint = nx.DiGraph()
-    top = 0
-    for n, data in fwd.nodes(data=True):
-        order = data.get("order", 0)
-        top = max(top, order)
-        joint.add_node(n, **dict(data, order=order))
-    taken = set(fwd) | set(bwd)
-    rename = {}
-    for n, data in bwd.nodes(data=True):
-        if data.get("role") == "forward_value":
-            if n not in fwd:
-                raise GraphError(f"backward node {n!r} reads forward value {n!r}, which is not a "
-                                 f"node of the forward graph: is bwd the gradient of this graph?")
-            rename[n] = n
-        elif n in fwd:
-            rename[n] = _fresh(n, taken, "b")
-            taken.add(rename[n])
-        else:
-            rename[n] = n
-    for n, data in bwd.nodes(data=True):
-        if rename[n] in fwd:
-            continue
-        attrs = dict(data, order=data.get("order", top + 1))
-        if "local" in attrs:
-            attrs["local"] = rename.get(attrs["local"], attrs["local"])
-        joint.add_node(rename[n], **attrs)
-    joint.add_edges_from(fwd.edges(data=True))
-    joint.add_edges_from((rename[u], rename[v], dict(d)) for u, v, d in bwd.edges(data=True))
-    joint.graph.update({k: v for k, v in bwd.graph.items() if k not in ("grads", "seed")})
-    joint.graph["grads"] = {w: rename[n] for w, n in bwd.graph.get("grads", {}).items()}
+    return _join(fwd.copy(), bwd)
+
+
+def _join(joint, bwd):
+    """Add backward graph ``bwd`` to ``joint`` (a forward graph, changed in place)."""
+    with paused_gc():
+        taken = set(joint) | set(bwd)
+        rename = {}
+        for n, data in bwd.nodes(data=True):
+            if data.get("role") == "forward_value":
+                if n not in joint:
+                    raise GraphError(f"backward node {n!r} reads forward value {n!r}, which is "
+                                     f"not a node of the forward graph: is bwd the gradient of "
+                                     f"this graph?")
+            elif n in joint:
+                rename[n] = _fresh(n, taken, "b")
+                taken.add(rename[n])
+        top = 0
+        for _, data in joint.nodes(data=True):
+            data["order"] = data.get("order", 0)
+            top = max(top, data["order"])
+        back = nx.relabel_nodes(bwd, rename) if rename else bwd
+
+        def stamped(data):
+            data = dict(data, order=data.get("order", top + 1))
+            if "local" in data:
+                data["local"] = rename.get(data["local"], data["local"])
+            return data
+
+        # a read of a forward value is that forward node: only the others are added
+        joint.update(nodes=((n, stamped(d)) for n, d in back.nodes(data=True) if n not in joint),
+                     edges=back.edges(data=True))
+    joint.graph = {k: v for k, v in bwd.graph.items() if k not in ("grads", "seed")}
+    joint.graph["grads"] = {w: rename.get(n, n) for w, n in bwd.graph.get("grads", {}).items()}
     seed = bwd.graph.get("seed")
-    joint.graph["seed"] = rename.get(seed) if seed is not None else None
+    joint.graph["seed"] = rename.get(seed, seed) if seed is not None else None
     return joint
 
 
@@ -150,8 +151,9 @@ def hvp(graph, output, wrt, v=None, *, shapes=None):
     12.0
     """
     wrt_list = as_node_list(graph, wrt, "wrt")
-    bwd = grad(graph, output, wrt_list, shapes=shapes)
-    joint = joint_graph(graph, bwd)
+    if not wrt_list:
+        raise GraphError("hvp needs at least one wrt node")
+    joint = joint_graph(graph, grad(graph, output, wrt_list, shapes=shapes))
     static = infer_shapes(graph, shapes)
     taken = set(joint)
     order = 1 + max(d["order"] for _, d in joint.nodes(data=True))
@@ -186,9 +188,10 @@ def hvp(graph, output, wrt, v=None, *, shapes=None):
         total = node
     second_shapes = dict(shapes or {})
     bwd2 = grad(joint, total, wrt_list, shapes=second_shapes)
-    out = joint_graph(joint, bwd2)
+    gradient = dict(joint.graph["grads"])
+    out = _join(joint, bwd2)  # joint is ours: joined in place, not copied
     out.graph.update(output=output, wrt=list(wrt_list), hvp=dict(out.graph["grads"]), v=vkeys,
-                     gradient=dict(joint.graph["grads"]), inner_product=total)
+                     gradient=gradient, inner_product=total)
     return out
 
 
@@ -246,6 +249,8 @@ def hessian(graph, output, wrt, *, shapes=None):
     [[0.0, 1.0], [1.0, 0.0]]
     """
     wrt_list = as_node_list(graph, wrt, "wrt")
+    if not wrt_list:
+        raise GraphError("hessian needs at least one wrt node")
     static = infer_shapes(graph, shapes)
     for w in wrt_list:
         if static.get(w) is None:

@@ -44,6 +44,7 @@ import networkx as nx
 from .encoding import check_digraph, checked, decode, decode_attr, decode_key, encode, encode_key
 from .errors import GraphError, describe_value
 from .graphml import from_graphml, to_graphml
+from .schema import check_key, loaded_shape
 
 __all__ = ["to_json", "from_json", "save", "load", "to_graphml", "from_graphml"]
 
@@ -170,10 +171,14 @@ def _from_node_link(data):
         if not isinstance(item, dict) or "id" not in item:
             raise GraphError(f"node {i} must be an object with an 'id', got {describe_value(item)}")
         key = item["id"] if type(item["id"]) is str else decode_key(item["id"], f"node {i}")
+        check_key(key, f"node {i}: key")
         if key in seen:
             raise GraphError(f"node {key!r} is listed twice")
         seen.add(key)
-        nodes.append((key, _attrs(item, ("id",), "node {!r}", key)))
+        attrs = _attrs(item, ("id",), "node {!r}", key)
+        if "shape" in attrs:
+            attrs["shape"] = loaded_shape(attrs["shape"], f"node {key!r}")
+        nodes.append((key, attrs))
     edges, pairs = [], set()
     for i, item in enumerate(data[edges_key]):
         if not isinstance(item, dict) or "source" not in item or "target" not in item:
@@ -182,6 +187,7 @@ def _from_node_link(data):
         u, v = (item[k] if type(item[k]) is str else decode_key(item[k], f"edge {i} {k}")
                 for k in ("source", "target"))
         for end in (u, v):
+            check_key(end, f"edge {i}: endpoint")
             if end not in seen:
                 raise GraphError(f"edge {i} ({u!r} -> {v!r}): {end!r} is not a listed node")
         if (u, v) in pairs:
@@ -208,18 +214,29 @@ def _attrs(item, skip, where, *names):
 
 
 # ----------------------------------------------------------------------- files
-def _format(path, fmt):
+#: File suffixes gc.save and gc.load know, and the format each means.
+SUFFIXES = {".json": "json", ".graphml": "graphml", ".xml": "graphml"}
+
+
+def _format(path, fmt, also=()):
     if fmt is None:
-        fmt = "graphml" if Path(path).suffix.lower() in (".graphml", ".xml") else "json"
+        suffix = Path(path).suffix
+        fmt = SUFFIXES.get(suffix.lower())
+        if fmt is None:
+            shown = f"suffix {suffix!r}" if suffix else "no suffix"
+            raise GraphError(f"{os.fspath(path)!r} has {shown}: graph files end in "
+                             f"{', '.join([*SUFFIXES, *also])} (or pass format='json' or "
+                             "'graphml')")
     if fmt not in ("json", "graphml"):
         raise GraphError(f"unknown graph file format {fmt!r} (use 'json' or 'graphml')")
     return fmt
 
 
 def save(graph, path, *, format=None) -> Path:
-    """Write ``graph`` to ``path``: GraphML for a ``.graphml`` path, else JSON.
+    """Write ``graph`` to ``path``: JSON for ``.json``, GraphML for ``.graphml`` (or ``.xml``).
 
-    Returns the path written.
+    Any other suffix is a GraphError unless ``format`` (``"json"`` or
+    ``"graphml"``) is given.  Returns the path written.
 
     Examples
     --------
@@ -231,7 +248,8 @@ def save(graph, path, *, format=None) -> Path:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise GraphError(f"save needs a file path, got {describe_value(path)}")
-    text = to_graphml(graph) if _format(path, format) == "graphml" else to_json(graph)
+    fmt = _format(path, format)
+    text = to_graphml(graph) if fmt == "graphml" else to_json(graph)
     try:
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -241,7 +259,10 @@ def save(graph, path, *, format=None) -> Path:
 
 
 def load(path, *, format=None, validate=True) -> nx.DiGraph:
-    """Read a graph saved by :func:`save` (or by networkx) from ``path``.
+    """Read a graph saved by :func:`save` (or by networkx) from ``path``; a ``.onnx`` path is
+    imported with :func:`gcompile.from_onnx`.
+
+    The suffix says the format, as for :func:`save` (or pass ``format``).
 
     Examples
     --------
@@ -258,6 +279,10 @@ def load(path, *, format=None, validate=True) -> nx.DiGraph:
             data = f.read()
     except OSError as err:
         raise GraphError(f"cannot read {name!r}: {err.strerror or err}") from None
-    if _format(path, format) == "graphml":
+    if format == "onnx" or (format is None and Path(path).suffix.lower() == ".onnx"):
+        from .onnx_import import from_onnx  # an ONNX model: needs the onnx extra
+
+        return from_onnx(path)
+    if _format(path, format, also=(".onnx",)) == "graphml":
         return from_graphml(data, source=name, validate=validate)
     return from_json(data, source=name, validate=validate)

@@ -1,17 +1,13 @@
 """Lowering: a forward graph and its backward graph become one flat program.
 
-:func:`lower` numbers the nodes of both graphs in one topological order
+:func:`lower_records` numbers the nodes of both graphs in one topological order
 (backward leaves that read a forward value become that forward node), and
-simplifies while it goes, using the static shapes and dtypes of one feed
-signature:
-
-- constant subexpressions are evaluated once (``count``, ``batch_size``,
-  ``ones_like`` of a known shape are constants too);
-- identities become aliases of their operand: ``x * 1``, ``1 * x``, ``x / 1``,
-  ``x + 0``, ``0 + x``, ``x - 0``, and ``sum_to_like``/``reshape_like``/
-  ``broadcast_like`` to the shape the value already has -- only where the
-  static shape and dtype prove the interpreter's result equals ``x``;
-- ``x * -1`` becomes ``neg(x)``.
+simplifies while it goes with :func:`gcompile.simplify.simplify` (the same
+simplifier as ``gc.optimize``), using the static shapes and dtypes of one feed
+signature: constant subexpressions (and shape-only ops of known shapes) are
+evaluated once, identities such as ``x * 1`` become aliases of their operand
+and ``x * -1`` becomes ``neg(x)`` -- only where the static shape and dtype
+prove the interpreter's result is the same.
 
 Nodes nothing needs are dropped later, by :mod:`gcompile.emit`.
 
@@ -20,8 +16,9 @@ Examples
 >>> import gcompile as gc
 >>> from gcompile.examples import apple
 >>> g, feeds = apple()
->>> prog = lower(g, gc.grad(g, "price", g.graph["wrt"], shapes=feeds), "price",
-...              {k: ((), "f8") for k in feeds})
+>>> from gcompile.autodiff import backward_records
+>>> records = backward_records(g, "price", g.graph["wrt"], feeds, "zero")
+>>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> sorted(prog.op_names[i] for i in range(len(prog.kinds)) if prog.kinds[i] == OP)
 ['mul', 'mul', 'mul', 'mul']
 """
@@ -29,46 +26,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
-from .evaluate import as_value
-from .graph import plan as make_plan
-from .registry import broadcast_shape, lookup
+from .errors import GraphError, node_error
+from .feeds import const_value
+from .graph import node_dicts
+from .registry import lookup
+from .simplify import ALIAS, F8, REWRITE, Facts, simplify, uniform
 
-__all__ = ["Program", "lower", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
+__all__ = ["Program", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
 
 INPUT, CONST, OP = "input", "const", "op"
-#: Static dtype marker of float64 values (numpy ``dtype.str`` without byte order).
-F8 = "f8"
 
-#: Built-in ops that map float64 operands to a float64 result (the dtype rule of folding).
-_F64_OPS = frozenset(
-    "add sub mul div neg pow exp log sin cos tanh sigmoid relu sqrt abs maximum minimum step sign "
-    "max_weight sum mean max max_mask reshape reshape_like transpose broadcast_to broadcast_like "
-    "sum_to_like count batch_size ones_like zeros_like matmul matmul_bt matmul_at softmax "
-    "log_softmax softmax_cross_entropy softmax_cross_entropy_grad".split())
-_SAME_UNARY = frozenset("neg exp log sin cos tanh sigmoid relu sqrt abs step sign".split())
-_SHAPE_ONLY = frozenset(("count", "batch_size", "ones_like", "zeros_like"))
-_UNIT = {"add": 0, "sub": 0, "mul": 1, "div": 1}
-_SAME_SHAPE = frozenset(("sum_to_like", "reshape_like", "broadcast_like"))
-
-
-class Program:
+class Program(Facts):
     """Flat arrays indexed by node id: what :mod:`gcompile.emit` turns into source.
 
     ``kinds[i]`` is ``INPUT`` (``payload[i]`` = input position), ``CONST``
     (``payload[i]`` = value) or ``OP`` (``payload[i]`` = ``(opdef, operand ids,
     params)``); ``keys[i]`` the graph node; ``shapes``/``dtypes`` the static
     shape and dtype (``None`` if unknown).  ``alias`` maps every graph key to
-    the id holding its value.
+    the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
+    simplifier what is known about each id.
     """
 
     def __init__(self):
         self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
         self.shapes, self.dtypes, self.scalar = [], [], []
         self.alias = {}
-        self.units = {}
+        self.uniforms = {}
         self.floats = {}
         self.folded = 0
+        # the Facts the simplifier reads, as C-level lookups (this runs once per node)
+        self.shape, self.dtype = self.shapes.__getitem__, self.dtypes.__getitem__
+        self.value, self.uniform = self.payload.__getitem__, self.uniforms.get
+
+    def is_const(self, i):
+        return self.kinds[i] == CONST
+
+    def producer(self, i):
+        if self.kinds[i] != OP:
+            return None
+        opdef, ids, _ = self.payload[i]
+        return opdef.name, ids
+
+    def fold(self, opdef, args, params):
+        """Evaluate an op at compile time; ``None`` when it fails (the call will report it)."""
+        value = Facts.fold(self, opdef, args, params)
+        if type(value) is int:
+            value = float(value)
+        if not isinstance(value, (float, np.ndarray, np.generic)):
+            return None
+        if isinstance(value, np.ndarray) and not value.flags.owndata:
+            value = value.copy()
+        return value
 
     def add(self, kind, payload, key, op_name, shape, dtype):
         self.kinds.append(kind)
@@ -81,28 +89,14 @@ class Program:
         return len(self.kinds) - 1
 
 
-def lower(graph, bwd, output, signature, plan=None):
-    """Number and simplify ``graph`` + ``bwd``; return a :class:`Program`.
-
-    ``signature`` maps each input node to ``(shape, dtype str)`` of its feed,
-    in the order of the generated function's parameters.
-    ``bwd`` is ``gc.grad(graph, output, wrt, shapes=...)``; ``plan`` the
-    forward graph's :func:`~gcompile.plan`, if already made.
-    """
-    p = plan or make_plan(graph)
-    prog = _lower_forward(graph, p, [output] + list(bwd.graph["grads"]), signature)
-    try:
-        _lower_backward(prog, bwd, bwd._node.items(), None)
-    except _OutOfOrder:  # not what gc.grad makes, but any valid graph is accepted
-        return _lower_sorted(graph, bwd, output, signature, p)
-    return prog
-
-
 def lower_records(graph, records, output, signature, plan):
-    """:func:`lower` of the backward graph as ``gcompile.autodiff.backward_records`` gives it.
+    """Number and simplify ``graph`` and its backward graph; return a :class:`Program`.
 
-    Same program as ``lower`` of the DiGraph ``gc.grad`` builds from those
-    records, without building it; operands are list indices, not keys.
+    ``records`` are the backward graph as ``gcompile.autodiff.backward_records``
+    gives it (what ``gc.grad`` makes its DiGraph of; operands are list
+    indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
+    str)`` of its feed, in the order of the generated function's parameters;
+    ``plan`` is the forward graph's :func:`~gcompile.plan`.
     """
     names, attrs, operands, meta = records
     prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
@@ -129,7 +123,7 @@ def lower_records(graph, records, output, signature, plan):
 
 def _lower_forward(graph, p, targets, signature):
     prog = Program()
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
     for v in demand_order(p, targets):
         if v in p.ops:
@@ -141,53 +135,6 @@ def _lower_forward(graph, p, targets, signature):
             prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
     prog.inputs = list(inputs)
     return prog
-
-
-class _OutOfOrder(Exception):
-    """A backward node listed before one of its operands."""
-
-
-def _lower_sorted(graph, bwd, output, signature, p):
-    prog = lower(graph, bwd.subgraph([]), output, signature, p)
-    bp = make_plan(bwd)
-    _lower_backward(prog, bwd, [(v, bwd._node[v]) for v in bp.order], bp)
-    return prog
-
-
-def _lower_backward(prog, bwd, items, bp):
-    """Add the backward nodes ``items`` (in topological order) to ``prog``."""
-    alias = prog.alias
-    pred = bwd._pred
-    opdefs = {}
-    for v, data in items:
-        name = data["op"]
-        if data.get("role") == "forward_value":
-            if v not in alias:
-                raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
-                                 f"for the output")
-            continue
-        if name == "const":
-            _add_const(prog, v, const_value(data["value"], v), name)
-            continue
-        if bp is not None:
-            _add_op(prog, v, bp.ops[v], [alias[u] for u in bp.operands[v]], bp.params[v])
-            continue
-        opdef = opdefs.get(name)
-        if opdef is None:
-            opdef = opdefs[name] = lookup(name, node=v)
-        arity = opdef.arity
-        ids = [None] * arity
-        for u, edge in pred[v].items():
-            arg = edge.get("arg", 0 if arity == 1 else None)
-            for pos in (arg if isinstance(arg, list) else (arg,)):
-                if type(pos) is not int or not 0 <= pos < arity or ids[pos] is not None \
-                        or u not in alias:
-                    raise _OutOfOrder(v)
-                ids[pos] = alias[u]
-        if None in ids:
-            raise _OutOfOrder(v)
-        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-        _add_op(prog, v, opdef, ids, params)
 
 
 def demand_order(p, targets):
@@ -218,13 +165,6 @@ def demand_order(p, targets):
     return order
 
 
-def const_value(value, node):
-    """A const node's value as the interpreter reads it: Python numbers stay (weak) floats."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return as_value(value, node)
-
-
 def _dtype_of(value):
     if type(value) is float:
         return F8
@@ -237,116 +177,49 @@ def _add_const(prog, key, value, op_name="const"):
         i = prog.floats.get(value)
         if i is None:
             i = prog.floats[value] = prog.add(CONST, value, key, op_name, (), F8)
-            if value in (1.0, -1.0):
-                prog.units[i] = int(value)
+            prog.uniforms[i] = value
         prog.alias[key] = i
         return i
     shape = tuple(getattr(value, "shape", ()))
     i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
-    if type(value) is float:
-        if value in (1.0, 0.0, -1.0):
-            prog.units[i] = int(value)
-        return i
-    for unit in (1, 0, -1):
-        if _is_all(value, unit):
-            prog.units[i] = unit
-            break
+    same = uniform(value)
+    if same is not None:
+        prog.uniforms[i] = same
     return i
 
 
-def _is_all(value, target):
-    """True when the constant ``value`` equals ``target`` everywhere."""
-    try:
-        return bool(np.all(np.asarray(value) == target))
-    except (TypeError, ValueError):
-        return False
-
-
-def _identity(prog, name, ids):
-    """The operand id ``name(*ids)`` equals (value, shape and dtype), or ``None``."""
-    shapes, dtypes, units = prog.shapes, prog.dtypes, prog.units
-    if name in _SAME_SHAPE:
-        a, ref = ids
-        return a if shapes[a] is not None and shapes[a] == shapes[ref] else None
-    if name not in _UNIT:
-        return None
-    a, b = ids
-    if dtypes[a] != F8 or dtypes[b] != F8 or shapes[a] is None or shapes[b] is None:
-        return None
-    unit = _UNIT[name]
-    if units.get(b) == unit and (shapes[a] == shapes[b] or
-                                 broadcast_shape(shapes[a], shapes[b]) == shapes[a]):
-        return a
-    if name in ("add", "mul") and units.get(a) == unit and (
-            shapes[a] == shapes[b] or broadcast_shape(shapes[a], shapes[b]) == shapes[b]):
-        return b
-    return None
-
-
 def _shape(opdef, key, shapes, params):
-    if opdef.name in _SAME_UNARY and opdef.arity == 1:
-        return shapes[0]
     if opdef.broadcasts and not params and shapes[0] is not None \
             and all(s == shapes[0] for s in shapes):
         return shapes[0]
     try:
         return opdef.infer_shape(shapes, params)
     except GraphError as err:
-        raise GraphError(f"node {key!r} (op {opdef.name!r}): {err}") from None
+        raise node_error(key, opdef.name, err) from None
 
 
 def _add_op(prog, key, opdef, ids, params):
-    name = opdef.name
     shapes, dtypes, kinds = prog.shapes, prog.dtypes, prog.kinds
-    if name in _UNIT or name in _SAME_SHAPE:
-        same = _identity(prog, name, ids)
-        if same is not None:
-            prog.alias[key] = same
-            prog.folded += 1
-            return same
     if len(ids) == 1:
         a = ids[0]
-        shape = shapes[a] if name in _SAME_UNARY else _shape(opdef, key, [shapes[a]], params)
-        dtype = F8 if dtypes[a] == F8 and name in _F64_OPS else None
+        shape = shapes[a] if opdef.elementwise else _shape(opdef, key, [shapes[a]], params)
+        dtype = F8 if dtypes[a] == F8 and opdef.keeps_float64 else None
         constant = kinds[a] == CONST
     else:
         shape = _shape(opdef, key, [shapes[i] for i in ids], params)
-        dtype = F8 if name in _F64_OPS and all([dtypes[i] == F8 for i in ids]) else None
+        dtype = F8 if opdef.keeps_float64 and all([dtypes[i] == F8 for i in ids]) else None
         constant = all([kinds[i] == CONST for i in ids])
-    if name == "mul" and dtype == F8:
-        for keep, other in ((ids[0], ids[1]), (ids[1], ids[0])):
-            if prog.units.get(other) == -1 and shapes[keep] == shape:
-                opdef, ids = lookup("neg"), [keep]
-                prog.folded += 1
-                break
-    if constant or (name in _SHAPE_ONLY and all(shapes[i] is not None for i in ids)
-                    and (name in ("count", "batch_size") or dtypes[ids[0]] is not None)):
-        value = _fold(prog, opdef, ids, params)
-        if value is not None:
+    if constant or opdef.simplifies:
+        found = simplify(opdef, ids, params, prog, shape, constant=constant)
+        if found is not None:
             prog.folded += 1
-            return _add_const(prog, key, value, name)
+            if found[0] == ALIAS:
+                prog.alias[key] = found[1]
+                return found[1]
+            if found[0] != REWRITE:
+                return _add_const(prog, key, found[1], opdef.name)
+            _, opdef, ids = found
+            params = {k: d for k, d in opdef.params.items()}
+            dtype = F8 if opdef.keeps_float64 and all([dtypes[i] == F8 for i in ids]) else None
     i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
     return i
-
-
-def _fold(prog, opdef, ids, params):
-    """Evaluate an op at compile time; ``None`` when it fails (the call will report it)."""
-    args = []
-    for i in ids:
-        if prog.kinds[i] == CONST:
-            args.append(prog.payload[i])
-        else:  # shape-only op: a zero-stride stand-in of the right shape and dtype
-            dtype = prog.dtypes[i] or "f8"
-            args.append(np.broadcast_to(np.zeros((), dtype=dtype), prog.shapes[i]))
-    try:
-        with np.errstate(all="ignore"):
-            value = opdef.forward(np, *args, **params)
-    except Exception:  # noqa: BLE001 -- left to run time, where it is reported with the node
-        return None
-    if type(value) is int:
-        value = float(value)
-    if not isinstance(value, (float, np.ndarray, np.generic)):
-        return None
-    if isinstance(value, np.ndarray) and not value.flags.owndata:
-        value = value.copy()
-    return value

@@ -7,6 +7,11 @@ cotangent of the op's result, the next names are its operands and ``out`` is
 its result; every rule returns ``f.mul(g, <local derivative>)`` where it can,
 so diagrams read as the chain rule.
 
+Besides its rules an op declares the facts the simplifier
+(:mod:`gcompile.simplify`) and compiled code use: ``identity`` elements,
+``unary_when`` (``x * -1`` is ``neg(x)``), ``involution``, ``noop_if_same_shape``,
+``shape_only``, ``keeps_float64``, ``elementwise`` and its numpy ``ufunc``.
+
 Examples
 --------
 >>> from gcompile.registry import lookup
@@ -150,7 +155,13 @@ def _one_hot_like(xp, t, logits):
     t = xp.asarray(t)
     logits = xp.asarray(logits)
     if xp.isdtype(t.dtype, "integral") and t.ndim == logits.ndim - 1:
-        classes = xp.arange(logits.shape[-1])
+        n = logits.shape[-1]
+        outside = (t < 0) | (t >= n)
+        if bool(xp.any(outside)):
+            bad = xp.reshape(t[outside], (-1,))
+            raise GraphError(f"integer label {int(bad[0])} is out of range for {n} classes "
+                             f"(labels are 0..{n - 1})")
+        classes = xp.arange(n)
         return xp.astype(xp.reshape(t, t.shape + (1,)) == classes, logits.dtype)
     return t
 
@@ -258,67 +269,88 @@ def _max_mask(xp, x, out, axis=None, keepdims=False):
 defop("add", 2, lambda xp, x, y: xp.add(x, y), symbol="+", shape=_bcast, broadcasts=True,
       scalar=operator.add, expr="({0} + {1})",
       vjp=[lambda f, g, x, y, out: f.mul(g, 1.0), lambda f, g, x, y, out: f.mul(g, 1.0)],
-      rules=["d(x+y)/dx = 1", "d(x+y)/dy = 1"])
+      rules=["d(x+y)/dx = 1", "d(x+y)/dy = 1"],
+      keeps_float64=True, identity=(0.0, 0.0), ufunc="add")
 defop("sub", 2, lambda xp, x, y: xp.subtract(x, y), symbol="−", shape=_bcast, broadcasts=True,
       scalar=operator.sub, expr="({0} - {1})",
       vjp=[lambda f, g, x, y, out: f.mul(g, 1.0), lambda f, g, x, y, out: f.mul(g, -1.0)],
-      rules=["d(x-y)/dx = 1", "d(x-y)/dy = -1"])
+      rules=["d(x-y)/dx = 1", "d(x-y)/dy = -1"],
+      keeps_float64=True, identity=(None, 0.0), ufunc="subtract")
 defop("mul", 2, lambda xp, x, y: xp.multiply(x, y), symbol="×", shape=_bcast, broadcasts=True,
       scalar=operator.mul, expr="({0} * {1})",
       vjp=[lambda f, g, x, y, out: f.mul(g, y), lambda f, g, x, y, out: f.mul(g, x)],
-      rules=["d(x*y)/dx = y", "d(x*y)/dy = x"])
+      rules=["d(x*y)/dx = y", "d(x*y)/dy = x"],
+      keeps_float64=True, identity=(1.0, 1.0), unary_when=[(0, -1.0, "neg"), (1, -1.0, "neg")],
+      ufunc="multiply")
 defop("div", 2, lambda xp, x, y: xp.divide(x, y), symbol="÷", shape=_bcast, broadcasts=True,
       scalar=operator.truediv, expr="({0} / {1})",
       vjp=[lambda f, g, x, y, out: f.mul(g, f.div(1.0, y)),
            lambda f, g, x, y, out: f.mul(g, f.neg(f.div(out, y)))],
-      rules=["d(x/y)/dx = 1/y", "d(x/y)/dy = -x/y²"])
+      rules=["d(x/y)/dx = 1/y", "d(x/y)/dy = -x/y²"],
+      keeps_float64=True, identity=(None, 1.0), ufunc="divide")
 defop("neg", 1, lambda xp, x: xp.negative(x), symbol="−x", shape=_same,
       scalar=operator.neg, expr="(-{0})",
-      vjp=[lambda f, g, x, out: f.mul(g, -1.0)], rules=["d(-x)/dx = -1"])
+      vjp=[lambda f, g, x, out: f.mul(g, -1.0)], rules=["d(-x)/dx = -1"],
+      keeps_float64=True, elementwise=True, involution=True, ufunc="negative")
 defop("pow", 2, lambda xp, x, y: xp.pow(x, y), symbol="^", shape=_bcast, broadcasts=True,
-      scalar=operator.pow, expr="({0} ** {1})",
+      scalar=math.pow,
       vjp=[lambda f, g, x, y, out: f.mul(g, f.mul(y, f.pow(x, f.sub(y, 1.0)))),
            lambda f, g, x, y, out: f.mul(g, f.mul(out, f.log(x)))],
-      rules=["d(x^y)/dx = y·x^(y-1)", "d(x^y)/dy = x^y·log x"])
+      rules=["d(x^y)/dx = y·x^(y-1)", "d(x^y)/dy = x^y·log x"],
+      keeps_float64=True, identity=(None, 1.0), ufunc="power")
 defop("exp", 1, lambda xp, x: xp.exp(x), symbol="exp", shape=_same, scalar=math.exp,
-      vjp=[lambda f, g, x, out: f.mul(g, out)], rules=["d exp(x)/dx = exp(x)"])
+      vjp=[lambda f, g, x, out: f.mul(g, out)], rules=["d exp(x)/dx = exp(x)"],
+      keeps_float64=True, elementwise=True, ufunc="exp")
 defop("log", 1, lambda xp, x: xp.log(x), symbol="log", shape=_same, scalar=math.log,
-      vjp=[lambda f, g, x, out: f.mul(g, f.div(1.0, x))], rules=["d log(x)/dx = 1/x"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.div(1.0, x))], rules=["d log(x)/dx = 1/x"],
+      keeps_float64=True, elementwise=True, ufunc="log")
 defop("sin", 1, lambda xp, x: xp.sin(x), symbol="sin", shape=_same, scalar=math.sin,
-      vjp=[lambda f, g, x, out: f.mul(g, f.cos(x))], rules=["d sin(x)/dx = cos(x)"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.cos(x))], rules=["d sin(x)/dx = cos(x)"],
+      keeps_float64=True, elementwise=True, ufunc="sin")
 defop("cos", 1, lambda xp, x: xp.cos(x), symbol="cos", shape=_same, scalar=math.cos,
-      vjp=[lambda f, g, x, out: f.mul(g, f.neg(f.sin(x)))], rules=["d cos(x)/dx = -sin(x)"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.neg(f.sin(x)))], rules=["d cos(x)/dx = -sin(x)"],
+      keeps_float64=True, elementwise=True, ufunc="cos")
 defop("tanh", 1, lambda xp, x: xp.tanh(x), symbol="tanh", shape=_same, scalar=math.tanh,
       vjp=[lambda f, g, x, out: f.mul(g, f.sub(1.0, f.mul(out, out)))],
-      rules=["d tanh(x)/dx = 1 - tanh(x)²"])
+      rules=["d tanh(x)/dx = 1 - tanh(x)²"],
+      keeps_float64=True, elementwise=True, ufunc="tanh")
 defop("sigmoid", 1, _sigmoid, symbol="σ", shape=_same,
       vjp=[lambda f, g, x, out: f.mul(g, f.mul(out, f.sub(1.0, out)))],
-      rules=["d σ(x)/dx = σ(x)(1 - σ(x))"])
+      rules=["d σ(x)/dx = σ(x)(1 - σ(x))"],
+      keeps_float64=True, elementwise=True)
 defop("relu", 1, lambda xp, x: xp.where(x > 0, x, xp.zeros_like(x)), symbol="ReLU", shape=_same,
-      vjp=[lambda f, g, x, out: f.mul(g, f.step(x))], rules=["d relu(x)/dx = [x > 0]"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.step(x))], rules=["d relu(x)/dx = [x > 0]"],
+      keeps_float64=True, elementwise=True)
 defop("sqrt", 1, lambda xp, x: xp.sqrt(x), symbol="√", shape=_same, scalar=math.sqrt,
-      vjp=[lambda f, g, x, out: f.mul(g, f.div(0.5, out))], rules=["d √x/dx = 1/(2√x)"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.div(0.5, out))], rules=["d √x/dx = 1/(2√x)"],
+      keeps_float64=True, elementwise=True, ufunc="sqrt")
 defop("abs", 1, lambda xp, x: xp.abs(x), symbol="|x|", shape=_same, scalar=abs,
-      vjp=[lambda f, g, x, out: f.mul(g, f.sign(x))], rules=["d|x|/dx = sign(x)"])
+      vjp=[lambda f, g, x, out: f.mul(g, f.sign(x))], rules=["d|x|/dx = sign(x)"],
+      keeps_float64=True, elementwise=True, ufunc="absolute")
 defop("maximum", 2, lambda xp, x, y: xp.maximum(x, y), symbol="max", shape=_bcast,
       broadcasts=True,
       vjp=[lambda f, g, x, y, out: f.mul(g, f.max_weight(x, y)),
            lambda f, g, x, y, out: f.mul(g, f.max_weight(y, x))],
-      rules=["d max(x,y)/dx = [x > y] (½ on ties)", "d max(x,y)/dy = [y > x] (½ on ties)"])
+      rules=["d max(x,y)/dx = [x > y] (½ on ties)", "d max(x,y)/dy = [y > x] (½ on ties)"],
+      keeps_float64=True, ufunc="maximum")
 defop("minimum", 2, lambda xp, x, y: xp.minimum(x, y), symbol="min", shape=_bcast,
       broadcasts=True,
       vjp=[lambda f, g, x, y, out: f.mul(g, f.max_weight(y, x)),
            lambda f, g, x, y, out: f.mul(g, f.max_weight(x, y))],
-      rules=["d min(x,y)/dx = [x < y] (½ on ties)", "d min(x,y)/dy = [y < x] (½ on ties)"])
+      rules=["d min(x,y)/dx = [x < y] (½ on ties)", "d min(x,y)/dy = [y < x] (½ on ties)"],
+      keeps_float64=True, ufunc="minimum")
 
 # Piecewise-constant helpers: their derivative is zero almost everywhere.
 defop("step", 1, lambda xp, x: _mask(xp, x > 0, x), symbol="[x>0]", shape=_same,
-      doc="1 where x > 0, else 0 (the derivative of relu).")
+      doc="1 where x > 0, else 0 (the derivative of relu).",
+      keeps_float64=True, elementwise=True)
 defop("sign", 1, lambda xp, x: xp.astype(xp.sign(xp.asarray(x)), _float_dtype(xp, x)), symbol="sign",
       shape=_same,
-      doc="-1, 0 or 1 (the derivative of abs).")
+      doc="-1, 0 or 1 (the derivative of abs).",
+      keeps_float64=True, elementwise=True)
 defop("max_weight", 2, _max_weight, symbol="[x>y]", shape=_bcast,
-      doc="1 where x > y, ½ on ties, 0 elsewhere (the derivative of maximum).")
+      doc="1 where x > y, ½ on ties, 0 elsewhere (the derivative of maximum).",
+      keeps_float64=True)
 
 # ---------------------------------------------------------- reductions, shape
 _RED = dict(axis=None, keepdims=False)
@@ -326,85 +358,105 @@ defop("sum", 1, lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=_ax(axis
       symbol="Σ", params=_RED, shape=lambda s, axis=None, keepdims=False: reduced_shape(s, axis, keepdims),
       vjp=[lambda f, g, x, out, axis=None, keepdims=False:
            f.broadcast_like(g, x, axis=axis, keepdims=keepdims)],
-      rules=["d Σx/dx = 1 (broadcast back)"])
+      rules=["d Σx/dx = 1 (broadcast back)"],
+      keeps_float64=True)
 defop("mean", 1, lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=_ax(axis), keepdims=keepdims),
       symbol="mean", params=_RED,
       shape=lambda s, axis=None, keepdims=False: reduced_shape(s, axis, keepdims),
       vjp=[lambda f, g, x, out, axis=None, keepdims=False:
            f.div(f.broadcast_like(g, x, axis=axis, keepdims=keepdims), f.count(x, axis=axis))],
-      rules=["d mean(x)/dx = 1/n (broadcast back)"])
+      rules=["d mean(x)/dx = 1/n (broadcast back)"],
+      keeps_float64=True)
 defop("max", 1, lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=_ax(axis), keepdims=keepdims),
       symbol="max", params=_RED,
       shape=lambda s, axis=None, keepdims=False: reduced_shape(s, axis, keepdims),
       vjp=[lambda f, g, x, out, axis=None, keepdims=False:
            f.mul(f.broadcast_like(g, x, axis=axis, keepdims=keepdims),
                  f.max_mask(x, out, axis=axis, keepdims=keepdims))],
-      rules=["d max(x)/dx = [x is the max] / ties"])
+      rules=["d max(x)/dx = [x is the max] / ties"],
+      keeps_float64=True)
 defop("max_mask", 2, _max_mask, symbol="[x=max]", params=_RED, shape=_first,
-      doc="Where x attains the reduced max `out`, 1/ties; else 0 (the derivative of max).")
+      doc="Where x attains the reduced max `out`, 1/ties; else 0 (the derivative of max).",
+      keeps_float64=True)
 defop("reshape", 1, lambda xp, x, shape=None: xp.reshape(xp.asarray(x), tuple(shape)), symbol="reshape",
       params=dict(shape=None), shape=_reshape_shape,
       vjp=[lambda f, g, x, out, shape=None: f.reshape_like(g, x)],
-      rules=["d reshape(x)/dx = reshape back"])
+      rules=["d reshape(x)/dx = reshape back"],
+      keeps_float64=True, noop_if_same_shape=True)
 defop("reshape_like", 2, lambda xp, a, ref: xp.reshape(xp.asarray(a), tuple(getattr(ref, "shape", ()))),
       symbol="reshape", shape=_second,
       vjp=[lambda f, g, a, ref, out: f.reshape_like(g, a), None],
-      rules=["reshape back", ""], doc="Reshape `a` to the shape of `ref`.")
+      rules=["reshape back", ""], doc="Reshape `a` to the shape of `ref`.",
+      keeps_float64=True, noop_if_same_shape=True)
 defop("transpose", 1, _transpose, symbol="ᵀ", params=dict(axes=None), shape=_transpose_shape,
       vjp=[lambda f, g, x, out, axes=None: f.transpose(g, axes=_inverse_axes(axes))],
-      rules=["d xᵀ/dx = transpose back"])
+      rules=["d xᵀ/dx = transpose back"],
+      keeps_float64=True)
 defop("broadcast_to", 1, lambda xp, x, shape=None: xp.broadcast_to(xp.asarray(x), tuple(shape)),
       symbol="bcast", params=dict(shape=None),
       shape=lambda s, shape=None: broadcast_shape(s, tuple(shape)) and tuple(shape),
       vjp=[lambda f, g, x, out, shape=None: f.sum_to_like(g, x)],
-      rules=["d broadcast(x)/dx = sum back"])
+      rules=["d broadcast(x)/dx = sum back"],
+      keeps_float64=True, noop_if_same_shape=True)
 defop("broadcast_like", 2, _broadcast_like, symbol="bcast", params=dict(axis=None, keepdims=True),
       shape=_second,
       vjp=[lambda f, g, a, ref, out, axis=None, keepdims=True:
            f.sum_to_like(g, a) if keepdims else f.sum(g, axis=axis), None],
       rules=["sum back", ""],
-      doc="Broadcast `a` (a reduction of `ref` over `axis`) back to the shape of `ref`.")
+      doc="Broadcast `a` (a reduction of `ref` over `axis`) back to the shape of `ref`.",
+      keeps_float64=True, noop_if_same_shape=True)
 defop("sum_to_like", 2, _sum_to_like, symbol="Σ→", shape=_second,
       vjp=[lambda f, g, a, ref, out: f.broadcast_like(g, a), None], rules=["broadcast back", ""],
-      doc="Sum `a` down to the shape of `ref`: undoes numpy broadcasting.")
+      doc="Sum `a` down to the shape of `ref`: undoes numpy broadcasting.",
+      keeps_float64=True, noop_if_same_shape=True)
 defop("count", 1, lambda xp, x, axis=None: _count(xp, x, axis), symbol="n", params=dict(axis=None),
-      shape=_scalar, doc="Number of elements a reduction over `axis` combines.")
+      shape=_scalar, doc="Number of elements a reduction over `axis` combines.",
+      keeps_float64=True, shape_only=True)
 defop("batch_size", 1, _batch_size, symbol="N", shape=_scalar,
-      doc="Rows of a 2-D batch (1 for a single 1-D example).")
+      doc="Rows of a 2-D batch (1 for a single 1-D example).",
+      keeps_float64=True, shape_only=True)
 defop("ones_like", 1, lambda xp, x: xp.ones_like(xp.asarray(x)), symbol="1", shape=_same,
-      doc="Ones shaped like x: the default seed cotangent.")
+      doc="Ones shaped like x: the default seed cotangent.",
+      keeps_float64=True, shape_only=True)
 defop("zeros_like", 1, lambda xp, x: xp.zeros_like(xp.asarray(x)), symbol="0", shape=_same,
-      doc="Zeros shaped like x: the gradient of a disconnected node.")
+      doc="Zeros shaped like x: the gradient of a disconnected node.",
+      keeps_float64=True, shape_only=True)
 
 # --------------------------------------------------------------- linear algebra
 defop("matmul", 2, lambda xp, a, b: xp.matmul(a, b), symbol="@", shape=_matmul_shape,
       vjp=[lambda f, g, a, b, out: f.matmul_bt(g, b), lambda f, g, a, b, out: f.matmul_at(a, g)],
-      rules=["d(a@b)/da = g @ bᵀ", "d(a@b)/db = aᵀ @ g"])
+      rules=["d(a@b)/da = g @ bᵀ", "d(a@b)/db = aᵀ @ g"],
+      keeps_float64=True, ufunc="matmul")
 defop("matmul_bt", 2, _matmul_bt, symbol="@ᵀ",
       shape=lambda g, b: g[:-1] + b[:-1] if len(b) == 2 else g + b,
       vjp=[lambda f, g, c, b, out: f.matmul(g, b), lambda f, g, c, b, out: f.matmul_at(g, c)],
-      rules=["d(c@bᵀ)/dc = g @ b", "d(c@bᵀ)/db = gᵀ @ c"], doc="c @ bᵀ (outer product for 1-D b).")
+      rules=["d(c@bᵀ)/dc = g @ b", "d(c@bᵀ)/db = gᵀ @ c"], doc="c @ bᵀ (outer product for 1-D b).",
+      keeps_float64=True)
 defop("matmul_at", 2, _matmul_at, symbol="ᵀ@",
       shape=lambda a, g: a[1:] + g[1:] if len(a) == 2 else a + g,
       vjp=[lambda f, g, a, c, out: f.matmul_bt(c, g), lambda f, g, a, c, out: f.matmul(a, g)],
-      rules=["d(aᵀ@c)/da = c @ gᵀ", "d(aᵀ@c)/dc = a @ g"], doc="aᵀ @ c (outer product for 1-D a).")
+      rules=["d(aᵀ@c)/da = c @ gᵀ", "d(aᵀ@c)/dc = a @ g"], doc="aᵀ @ c (outer product for 1-D a).",
+      keeps_float64=True)
 
 # ------------------------------------------------------------------ neural net
 defop("softmax", 1, lambda xp, x, axis=-1: _softmax(xp, x, axis), symbol="softmax",
       params=dict(axis=-1), shape=_same,
       vjp=[lambda f, g, x, out, axis=-1:
            f.mul(out, f.sub(g, f.sum(f.mul(g, out), axis=axis, keepdims=True)))],
-      rules=["d softmax/dx: y ⊙ (g - Σ g⊙y)"])
+      rules=["d softmax/dx: y ⊙ (g - Σ g⊙y)"],
+      keeps_float64=True)
 defop("log_softmax", 1, lambda xp, x, axis=-1: _log_softmax(xp, x, axis), symbol="log softmax",
       params=dict(axis=-1), shape=_same,
       vjp=[lambda f, g, x, out, axis=-1:
            f.sub(g, f.mul(f.exp(out), f.sum(g, axis=axis, keepdims=True)))],
-      rules=["d log_softmax/dx: g - softmax(x) Σ g"])
+      rules=["d log_softmax/dx: g - softmax(x) Σ g"],
+      keeps_float64=True)
 defop("softmax_cross_entropy", 2, _sce, symbol="softmax+CE", shape=_scalar,
       vjp=[lambda f, g, x, t, out: f.mul(g, f.softmax_cross_entropy_grad(x, t)),
            lambda f, g, x, t, out: f.mul(g, f.div(f.neg(f.log_softmax(x, axis=-1)), f.batch_size(x)))],
       rules=["d L/d logits = (softmax(x) - t) / N", "d L/dt = -log softmax(x) / N"],
-      doc="Mean over the batch of -Σ t·log softmax(logits); t one-hot or integer labels.")
+      doc="Mean over the batch of -Σ t·log softmax(logits); t one-hot or integer labels.",
+      keeps_float64=True)
 defop("softmax_cross_entropy_grad", 2, _sce_grad, symbol="(y−t)/N", shape=_first,
       vjp=[lambda f, g, x, t, out: _sce_grad_vjp_x(f, f.mul(g, f.label_mass(t, x)), x),
            lambda f, g, x, t, out: f.div(
@@ -412,11 +464,13 @@ defop("softmax_cross_entropy_grad", 2, _sce_grad, symbol="(y−t)/N", shape=_fir
                f.batch_size(x))],
       rules=["d/dx: softmax Jacobian · Σt / N", "d/dt = (Σ g·y - g) / N"],
       doc="(softmax(logits)·Σt - t) / batch: the backward of SoftmaxWithLoss, (y - t) / batch "
-          "for one-hot or integer labels.")
+          "for one-hot or integer labels.",
+      keeps_float64=True)
 defop("label_mass", 2, _label_mass, symbol="Σt",
       shape=lambda t, x: x[:-1] + (1,),
       vjp=[lambda f, g, t, x, out: f.broadcast_like(g, t), None], rules=["d Σt/dt = 1", ""],
-      doc="Row sums of the targets t (one-hot rows or integer labels count 1), keepdims.")
+      doc="Row sums of the targets t (one-hot rows or integer labels count 1), keepdims.",
+      keeps_float64=True)
 
 
 def _sce_grad_vjp_x(f, c, x):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
-from .graph import plan as make_plan
+from .errors import label, resolve
+from .graph import from_records, plan as make_plan
 
 __all__ = ["PassLog"]
 
@@ -45,12 +45,16 @@ class PassLog:
 
     def to_dict(self):
         """A JSON-friendly copy (node keys as their ``repr`` when not strings)."""
-        def k(x):
-            return x if isinstance(x, str) else repr(x)
         recs = [{"pass": r["pass"], "before": r["before"], "after": r["after"],
-                 **{kind: [[k(a), k(b)] for a, b in r[kind]] for kind in ("folded", "aliased", "merged")},
-                 "removed": [k(a) for a in r["removed"]]} for r in self.records]
+                 **{kind: [[label(a), label(b)] for a, b in r[kind]]
+                    for kind in ("folded", "aliased", "merged")},
+                 "removed": [label(a) for a in r["removed"]]} for r in self.records]
         return {"before": self.before, "after": self.after, "records": recs}
+
+    def _repr_markdown_(self):
+        """Jupyter shows the passes and their changes as tables."""
+        from .display import pass_log_markdown
+        return pass_log_markdown(self)
 
 
 def _record(name, before):
@@ -64,33 +68,20 @@ def _is_feedable(data, fold_seed):
 
 def _rebuild(graph, order, attrs, operands, alias, record):
     """The new DiGraph from per-node attrs/operands; remap graph attrs through ``alias``."""
-    out = nx.DiGraph()
-    out.graph.update({k: v for k, v in graph.graph.items()})
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
-    for v in order:
-        if v in attrs:
-            data = attrs[v]
-            if "local" in data:
-                loc = final(data["local"])
-                if loc in attrs and loc != v:
-                    data["local"] = loc
-                else:
-                    del data["local"]
-            out.add_node(v, **data)
-    for v in order:
-        if v not in attrs or not operands.get(v):
-            continue
-        grouped = {}
-        for pos, u in enumerate(operands[v]):
-            grouped.setdefault(final(u), []).append(pos)
-        for u, pos in grouped.items():
-            out.add_edge(u, v, arg=pos[0] if len(pos) == 1 else pos)
-    _remap_attrs(out, final)
+    keys = [v for v in order if v in attrs]
+    index = {v: i for i, v in enumerate(keys)}
+    for v in keys:
+        data = attrs[v]
+        if "local" in data:
+            loc = resolve(alias, data["local"])
+            if loc in attrs and loc != v:
+                data["local"] = loc
+            else:
+                del data["local"]
+    out = from_records(keys, [attrs[v] for v in keys],
+                       [[index[resolve(alias, u)] for u in operands.get(v, ())] for v in keys],
+                       graph.graph)
+    _remap_attrs(out, lambda n: resolve(alias, n))
     record["after"] = out.number_of_nodes()
     return out
 
@@ -102,7 +93,7 @@ def _remap_attrs(out, final):
             if isinstance(out.graph.get(extra), dict):
                 out.graph[extra] = {w: final(n) for w, n in out.graph[extra].items()}
         seed = out.graph.get("seed")
-        if seed is not None and (seed not in out or not out._node[seed].get("feedable")):
+        if seed is not None and (seed not in out or not out.nodes[seed].get("feedable")):
             out.graph["seed"] = None
     elif out.graph.get("output") is not None:
         try:
@@ -113,7 +104,7 @@ def _remap_attrs(out, final):
 
 def _prepare(graph):
     p = make_plan(graph)
-    attrs = {v: dict(graph._node[v]) for v in p.order}
+    attrs = {v: dict(graph.nodes[v]) for v in p.order}
     operands = {v: list(p.operands[v]) for v in p.ops}
     return p, attrs, operands
 
@@ -121,7 +112,3 @@ def _prepare(graph):
 def _const_value(data):
     return np.asarray(data["value"])
 
-
-def _all_equal(value, number):
-    arr = np.asarray(value)
-    return arr.dtype.kind in "biuf" and arr.size > 0 and bool(np.all(arr == number))

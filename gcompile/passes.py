@@ -6,13 +6,16 @@ when a node named in ``graph.graph["grads"]``, ``["seed"]`` or a node's
 ``local`` attribute is merged or replaced, the name is remapped to the node
 that now holds its value.
 
-- :func:`fold_constants` evaluates ops whose operands are all constants (and
-  shape-only ops such as ``ones_like`` when the shape is known), and drops the
-  identities ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0``,
-  ``x ** 1``, ``neg(neg(x))`` and reshapes/unbroadcasts to the same shape, but
-  only where static shapes prove the result has the shape of ``x`` (``x * 1``
-  with a bigger constant broadcasts ``x``: it is not the identity there).
-  ``x * 0`` is not folded: it is ``nan`` when ``x`` is ``inf``.
+- :func:`fold_constants` runs the simplifier :func:`gcompile.simplify.simplify`
+  (the same as ``gc.compile``'s) on every node: it evaluates ops whose operands
+  are all constants (and shape-only ops such as ``ones_like`` when the shape is
+  known), drops the identities ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``,
+  ``0 + x``, ``x - 0``, ``x ** 1``, ``neg(neg(x))`` and reshapes/unbroadcasts to
+  the same shape, and writes ``x * -1`` as ``neg(x)``, but only where static
+  shapes prove the result has the shape of ``x`` (``x * 1`` with a bigger
+  constant broadcasts ``x``: it is not the identity there).  ``x * 0`` is not
+  folded: it is ``nan`` when ``x`` is ``inf``.  The facts come from each op's
+  declaration, so user ops declared with them fold too.
 - :func:`eliminate_common_subexpressions`: the same op on the same operands in
   the same positions with the same parameters is computed once; constants are
   equal when value, dtype and shape are.
@@ -48,69 +51,139 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import GraphError
+from .autodiff import paused_gc
 from .evaluate import apply_op
 from .graph import as_node_list
-from .pass_log import (PassLog, _all_equal, _const_value, _is_feedable, _prepare, _rebuild,
-                       _record)
+from .pass_log import PassLog, _const_value, _prepare, _rebuild, _record
+from .registry import LEAF_OPS
 from .shapes import infer_shapes
+from .simplify import ALIAS, CONST, Facts, simplify, uniform
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
            "optimize", "PassLog", "PASSES"]
 
-#: Ops whose value depends only on the shape of their operand.
-_SHAPE_ONLY = {"ones_like": 1.0, "zeros_like": 0.0}
-#: Ops that return their first operand unchanged when the shapes agree.
-_SAME_SHAPE_IDENTITY = ("reshape", "reshape_like", "sum_to_like", "broadcast_like", "broadcast_to")
+class _Records:
+    """A graph as per-node records while passes run: validated once, rebuilt once.
 
+    ``attrs``/``operands``/``ops``/``params`` hold the live nodes; ``alias``
+    maps every node replaced by another (over all passes run so far) to it.
+    Static shapes are inferred once: no pass changes the shape of a value.
+    """
 
-def _fold(graph, shapes=None, fold_seed=True):
-    p, attrs, operands = _prepare(graph)
-    record = _record("fold_constants", len(p.order))
-    static = infer_shapes(graph, shapes, plan=p)
-    alias = {}
+    def __init__(self, graph, shapes=None):
+        self.graph = graph
+        self.plan, self.attrs, self.operands = _prepare(graph)
+        self.order = self.plan.order
+        self.ops, self.params = dict(self.plan.ops), dict(self.plan.params)
+        self.alias = {}
+        self.shapes = shapes
+        self._static = None
 
-    def final(n):
+    @property
+    def static(self):
+        if self._static is None:
+            self._static = infer_shapes(self.graph, self.shapes, plan=self.plan)
+        return self._static
+
+    def final(self, n):
+        alias = self.alias
         while n in alias:
             n = alias[n]
         return n
 
-    def is_const(n):
-        d = attrs[n]
-        return d["op"] == "const" and not _is_feedable(d, fold_seed)
+    def replace(self, v, target):
+        """``v``'s value is ``target``'s: drop ``v``."""
+        self.alias[v] = target
+        del self.attrs[v]
+        self.ops.pop(v, None)
 
-    for v in p.order:
-        opdef = p.ops.get(v)
-        data = attrs[v]
+    def remove(self, v):
+        del self.attrs[v]
+        self.ops.pop(v, None)
+
+    def build(self):
+        """The new DiGraph (graph attributes remapped through every alias)."""
+        return _rebuild(self.graph, self.order, self.attrs, self.operands, self.alias, {})
+
+
+class _GraphFacts(Facts):
+    """What the simplifier knows about a node during :func:`fold_constants`."""
+
+    def __init__(self, rec, fold_seed):
+        self.attrs, self.operands, self.fold_seed = rec.attrs, rec.operands, fold_seed
+        self.shape = rec.static.get
+        self.node = None
+
+    def dtype(self, u):
+        return None
+
+    def is_const(self, u):
+        d = self.attrs[u]
+        return d["op"] == "const" and (self.fold_seed or not d.get("feedable"))
+
+    def value(self, u):
+        return _const_value(self.attrs[u])
+
+    def uniform(self, u):
+        if not self.is_const(u):
+            return None
+        value = self.attrs[u]["value"]
+        return value if type(value) is float else uniform(value)
+
+    def producer(self, u):
+        d = self.attrs.get(u)
+        if d is None or d["op"] in LEAF_OPS or d.get("feedable"):
+            return None
+        return d["op"], self.operands[u]
+
+    def fold(self, opdef, args, params):
+        return apply_op(opdef, self.node, args, params)
+
+
+def _fold(rec, fold_seed=True):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("fold_constants", len(attrs))
+    static = rec.static
+    facts = _GraphFacts(rec, fold_seed)
+    is_const = facts.is_const
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None:
+            continue
+        opdef = rec.ops.get(v)
         if opdef is None:
             if fold_seed and data["op"] == "const":
                 data.pop("feedable", None)
             continue
-        if _is_feedable(data, fold_seed):
+        if not fold_seed and data.get("feedable"):
             continue
-        ops = [final(u) for u in operands[v]]
+        ops = [final(u) if u in alias else u for u in operands[v]]
         operands[v] = ops
-        params = p.params[v]
-        name = opdef.name
-        if name in _SHAPE_ONLY and static.get(ops[0]) is not None:
-            _make_const(attrs, v, np.full(static[ops[0]], _SHAPE_ONLY[name]), record, name)
-            operands[v] = []
+        constant = all([is_const(u) for u in ops])
+        if not constant and not opdef.simplifies:
             continue
-        if name in ("count", "batch_size") and static.get(ops[0]) is not None:
-            value = apply_op(opdef, v, [np.zeros(static[ops[0]])], params)
-            _make_const(attrs, v, value, record, name)
-            operands[v] = []
+        facts.node = v
+        found = simplify(opdef, ops, rec.params[v], facts, static.get(v), exact=False,
+                         constant=constant)
+        if found is None:
             continue
-        if all(is_const(u) for u in ops):
-            value = apply_op(opdef, v, [_const_value(attrs[u]) for u in ops], params)
-            _make_const(attrs, v, value, record, name)
+        if found[0] == CONST:
+            _make_const(attrs, v, found[1], record, opdef.name)
             operands[v] = []
-            continue
-        target = _identity_operand(name, ops, attrs, operands, is_const, static, v)
-        if target is not None:
-            alias[v] = target
-            record["aliased"].append([v, target])
-            del attrs[v]
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+            del rec.ops[v]
+        elif found[0] == ALIAS:
+            rec.replace(v, found[1])
+            record["aliased"].append([v, found[1]])
+        else:  # a cheaper op on some of the operands: x * -1 -> neg(x)
+            _, new, operands[v] = found
+            for k in opdef.params:
+                data.pop(k, None)
+            data["op"] = new.name
+            rec.ops[v] = new
+            rec.params[v] = {k: data.get(k, d) for k, d in new.params.items()}
+            record["folded"].append([v, new.name])
+    record["after"] = len(attrs)
+    return record
 
 
 def _make_const(attrs, v, value, record, name):
@@ -121,37 +194,6 @@ def _make_const(attrs, v, value, record, name):
         del data[k]
     data.update(op="const", value=value, folded_from=name)
     record["folded"].append([v, "const"])
-
-
-def _identity_operand(name, ops, attrs, operands, is_const, static, v):
-    """The operand equal to ``v``'s value, when static shapes prove it; else None."""
-    out_shape = static.get(v)
-
-    def same(u):
-        return out_shape is not None and static.get(u) == out_shape
-
-    def const_is(u, number):
-        return is_const(u) and _all_equal(attrs[u]["value"], number)
-
-    if name == "mul":
-        for keep, other in ((ops[0], ops[1]), (ops[1], ops[0])):
-            if const_is(other, 1) and same(keep):
-                return keep
-    elif name == "add":
-        for keep, other in ((ops[0], ops[1]), (ops[1], ops[0])):
-            if const_is(other, 0) and same(keep):
-                return keep
-    elif name in ("sub", "div", "pow"):
-        unit = 0 if name == "sub" else 1
-        if const_is(ops[1], unit) and same(ops[0]):
-            return ops[0]
-    elif name == "neg":
-        inner = attrs.get(ops[0])
-        if inner is not None and inner["op"] == "neg" and not inner.get("feedable"):
-            return operands[ops[0]][0]
-    elif name in _SAME_SHAPE_IDENTITY and same(ops[0]):
-        return ops[0]
-    return None
 
 
 def fold_constants(graph, *, shapes=None, fold_seed=True):
@@ -176,42 +218,38 @@ def fold_constants(graph, *, shapes=None, fold_seed=True):
     >>> sorted(fold_constants(g).edges)
     [('x', 'z')]
     """
-    return _fold(graph, shapes, fold_seed)[0]
+    rec = _Records(graph, shapes)
+    _fold(rec, fold_seed)
+    return rec.build()
 
 
-def _cse(graph):
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_common_subexpressions", len(p.order))
-    alias = {}
+def _cse(rec):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("eliminate_common_subexpressions", len(attrs))
     seen = {}
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
-    for v in p.order:
-        data = attrs[v]
-        if data.get("feedable") or data["op"] == "input":
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None or data.get("feedable") or data["op"] == "input":
             continue
         if data["op"] == "const":
             arr = np.asarray(data["value"])
             key = ("const", arr.dtype.str, arr.shape, arr.tobytes())
         else:
-            ops = tuple(final(u) for u in operands[v])
-            operands[v] = list(ops)
-            key = (data["op"], ops, _freeze(p.params[v]))
+            ops = [final(u) if u in alias else u for u in operands[v]]
+            operands[v] = ops
+            params = rec.params[v]
+            key = (data["op"], tuple(ops), _freeze(params) if params else ())
         try:
             hash(key)
         except TypeError:
             continue
         if key in seen:
-            alias[v] = seen[key]
+            rec.replace(v, seen[key])
             record["merged"].append([v, seen[key]])
-            del attrs[v]
         else:
             seen[key] = v
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+    record["after"] = len(attrs)
+    return record
 
 
 def _freeze(obj):
@@ -239,7 +277,9 @@ def eliminate_common_subexpressions(graph):
     >>> sorted(h.nodes), h.edges["a", "s"]["arg"]
     (['a', 's', 'x'], [0, 1])
     """
-    return _cse(graph)[0]
+    rec = _Records(graph)
+    _cse(rec)
+    return rec.build()
 
 
 def default_keep(graph):
@@ -257,25 +297,29 @@ def default_keep(graph):
                      "attribute naming what it computes")
 
 
-def _dce(graph, keep=None):
-    keep = default_keep(graph) if keep is None else as_node_list(graph, keep, "keep")
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_dead_code", len(p.order))
-    live = set(keep)
-    stack = list(keep)
+def _dce(rec, keep=None):
+    attrs, operands, final = rec.attrs, rec.operands, rec.final
+    keep = default_keep(rec.graph) if keep is None else keep
+    record = _record("eliminate_dead_code", len(attrs))
+    live = set()
+    stack = []
+    for k in keep:
+        k = final(k)
+        if k not in live:
+            live.add(k)
+            stack.append(k)
     while stack:
-        for u in graph._pred[stack.pop()]:
+        for u in operands.get(stack.pop(), ()):
+            u = final(u)
             if u not in live:
                 live.add(u)
                 stack.append(u)
-    for v in p.order:
-        if v not in live:
+    for v in rec.order:
+        if v in attrs and v not in live:
             record["removed"].append(v)
-            del attrs[v]
-    out = _rebuild(graph, p.order, attrs, operands, {}, record)
-    if out.graph.get("seed") is not None and out.graph["seed"] not in out:
-        out.graph["seed"] = None
-    return out, record
+            rec.remove(v)
+    record["after"] = len(attrs)
+    return record
 
 
 def eliminate_dead_code(graph, keep=None):
@@ -292,7 +336,10 @@ def eliminate_dead_code(graph, keep=None):
     >>> sorted(eliminate_dead_code(g, keep=["y"]).nodes)
     ['x', 'y']
     """
-    return _dce(graph, keep)[0]
+    keep = None if keep is None else as_node_list(graph, keep, "keep")
+    rec = _Records(graph)
+    _dce(rec, keep)
+    return rec.build()
 
 
 #: The passes :func:`optimize` knows, in the order it runs them by default.
@@ -334,33 +381,25 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
     if keep is not None:
         keep = as_node_list(graph, keep, "keep")
     log = PassLog(before=graph.number_of_nodes(), after=graph.number_of_nodes())
-    current = graph
-    for round_ in range(max(1, max_rounds)):
-        changed = False
-        for name in passes:
-            if name == "fold_constants":
-                current, rec = _fold(current, shapes, fold_seed)
-            elif name == "eliminate_common_subexpressions":
-                current, rec = _cse(current)
-            else:
-                current, rec = _dce(current, keep)
-            did = any(rec[k] for k in ("folded", "aliased", "merged", "removed"))
-            if keep is not None:
-                moved = dict((a, b) for a, b in rec["aliased"] + rec["merged"])
-                keep = [_follow(moved, k) for k in keep]
-            if did or round_ == 0:
-                log.records.append(rec)
-            changed = changed or did
-        if not changed:
-            break
-    if current is graph:
-        current = graph.copy()
+    if not passes:
+        return graph.copy(), log
+    with paused_gc():
+        rec = _Records(graph, shapes)
+        for round_ in range(max(1, max_rounds)):
+            changed = False
+            for name in passes:
+                if name == "fold_constants":
+                    record = _fold(rec, fold_seed)
+                elif name == "eliminate_common_subexpressions":
+                    record = _cse(rec)
+                else:
+                    record = _dce(rec, keep)
+                did = any(record[k] for k in ("folded", "aliased", "merged", "removed"))
+                if did or round_ == 0:
+                    log.records.append(record)
+                changed = changed or did
+            if not changed:
+                break
+        current = rec.build()
     log.after = current.number_of_nodes()
     return current, log
-
-
-def _follow(moved, key):
-    """Where a kept node's value lives after aliasing/merging."""
-    while key in moved:
-        key = moved[key]
-    return key

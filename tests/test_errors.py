@@ -202,3 +202,15 @@ def test_numpy_integer_positions_are_accepted():
     g.edges["a0", "out"]["arg"] = np.int64(0)
     g.edges["a1", "out"]["arg"] = [np.int32(1)]
     assert gc.gradients(g, {"a0": 5.0, "a1": 3.0}, "out", ["a0", "a1"]) == {"a0": 1.0, "a1": -1.0}
+
+
+def test_label_resolve_and_node_error_helpers():
+    from gcompile.errors import label, node_error, resolve
+
+    assert label("x") == "x" and label(("a", 1)) == "('a', 1)" and label(3) == "3"
+    assert resolve({1: 2, 2: 3}, 1) == 3 and resolve({1: 2}, 5) == 5
+    err = node_error(("n", 1), "exp", gc.GraphError("bad"), [np.zeros(3)])
+    assert isinstance(err, gc.GraphError) and str(err) == "node ('n', 1) (op 'exp'): bad"
+    err = node_error("z", "div", ValueError("boom"), [np.zeros((2, 3)), 1.5])
+    assert str(err) == ("node 'z' (op 'div') failed on operands [array of shape (2, 3) and "
+                        "dtype float64, float 1.5]: ValueError: boom")

@@ -79,8 +79,11 @@ def test_color_by_errors():
         gc.to_dot(g, color_by="order")
     h = gc.hvp(g, "price", ["apple"])
     h.nodes["apple"]["order"] = "zero"
-    with pytest.raises(gc.GraphError, match="node 'apple' has 'zero'"):
-        gc.to_dot(h, color_by="order")
+    with pytest.raises(gc.GraphError, match="node 'apple'.* 'order' .*'zero'"):
+        gc.to_dot(h, color_by="order")                  # a wrong order is a format error (issue 11)
+    with pytest.raises(gc.GraphError, match="node 'apple'.* 'order' .*'zero'"):
+        gc.to_dot(h)
+    del h.nodes["apple"]["order"]
     assert "legend" not in gc.to_dot(h).source          # auto: not every node has an order
     with pytest.raises(gc.GraphError, match="empty graph"):
         gc.to_dot(nx.DiGraph(), color_by="order")

@@ -19,6 +19,8 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 import textwrap
 import traceback
@@ -26,7 +28,10 @@ import traceback
 from .commands import FORMATS, run_eval, run_example, run_grad, run_render
 from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
                     run_explain, run_step_through)
+from .. import __version__
 from ..errors import GraphError
+from ..escape import text
+from ..viewer.command import add_view_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -59,7 +64,10 @@ examples:
 Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT,
 DIR/NAME_pair.FMT and DIR/NAME_book.FMT, where NAME is the graph file's stem. The backward graph is
 written in its teaching form (one op per local derivative) unless --optimize;
---passes-log prints what the passes would do (or did) without changing that."""
+--passes-log prints what the passes would do (or did) without changing that.
+Every output is checked before anything is written, and the set is written
+whole or not at all; existing files are replaced (the 'wrote' line says so),
+an output that is an input file is refused."""
 
 _RENDER_EPILOG = """\
 examples:
@@ -162,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["explain", "apple", "--max-paths", "3"]).max_paths
     3
     """
-    from .. import __version__
-
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog=_PROG, formatter_class=fmt, epilog=_MAIN_EPILOG,
                      description="Compile a computation graph into its reverse-mode gradient "
@@ -252,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse graphs with more steps (default: 300)")
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_step_through)
+
+    add_view_parser(sub, _target_options, _debug_option, fmt)
     return parser
 
 
@@ -280,8 +288,12 @@ def main(argv=None) -> int:
     except (_UsageError, GraphError) as err:
         return _fail(str(err), 2, debug)
     except OSError as err:
+        if err.errno == errno.EPIPE:
+            return _closed_stdout()
         name = f" {err.filename!r}" if getattr(err, "filename", None) else ""
         return _fail(f"cannot access{name}: {err.strerror or err}", 2, debug)
+    except BrokenPipeError:
+        return _closed_stdout()
     except KeyboardInterrupt:
         return _fail("interrupted", 130, debug)
     except Exception as err:  # a bug in gcompile: still one line unless --debug
@@ -289,10 +301,25 @@ def main(argv=None) -> int:
                      f"the traceback, and please report it)", 1, debug)
 
 
+#: Exit status when the reader of stdout went away (``gcompile eval g | head``): 128 + SIGPIPE,
+#: what a Unix tool killed by the signal reports.
+PIPE_CLOSED = 141
+
+
+def _closed_stdout() -> int:
+    """The reader closed the pipe: stop quietly, as Unix tools do (nothing on stderr)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # so the interpreter's final flush does not fail
+    except (OSError, ValueError, AttributeError):
+        pass
+    return PIPE_CLOSED
+
+
 def _fail(message: str, status: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    first = " ".join(str(message).split())
+    first = text(" ".join(str(message).split()))
     print(f"{_PROG}: error: {first}", file=sys.stderr)
     return status
 

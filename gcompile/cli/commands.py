@@ -29,14 +29,18 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from .inputs import (default_output, default_wrt, find_node, load_graph, parse_feeds,
-                     split_names, with_default_values)
-from .report import gradient_report, table, value_table
-from .teach import check_float_wrt, leaf_shapes, passes_report
-from ..errors import GraphError
+from .inputs import (check_float_wrt, default_output, default_wrt, find_node, leaf_shapes,
+                     load_graph, parse_feeds, require_values, split_names, with_default_values)
+from .outputs import Outputs, image_format, input_paths
+from .report import gradient_report, passes_report, table, value_table
+from ..autodiff import backward_pass
+from ..drawing import render, render_pair
+from ..errors import GraphError, did_you_mean
 from ..evaluate import evaluate
 from ..examples import EXAMPLES
 from ..graph import plan
+from ..io import save
+from ..passes import optimize
 
 __all__ = ["FORMATS", "compute_gradients", "run_grad", "run_render", "run_eval", "run_example",
            "output_paths"]
@@ -46,7 +50,8 @@ FORMATS = ("svg", "png", "pdf", "dot")
 
 
 def compute_gradients(graph, feeds, output, wrt, optimize=False):
-    """Evaluate ``graph``, compile its backward graph and evaluate that.
+    """Evaluate ``graph``, compile its backward graph and evaluate that (:func:`gcompile.gradients`
+    keeping its intermediate results).
 
     Returns ``(values, bwd, back, grads)``: forward values, backward graph,
     backward values and ``{wrt node: gradient}``.  With ``optimize`` the
@@ -63,12 +68,9 @@ def compute_gradients(graph, feeds, output, wrt, optimize=False):
     >>> compute_gradients(g, feeds, "price", ["apple", "tax"], optimize=True)[1].number_of_nodes()
     4
     """
-    import gcompile as gc
-
-    values = evaluate(graph, feeds)
-    check_float_wrt(values, wrt)
-    bwd = gc.grad(graph, output, wrt, shapes=leaf_shapes(graph, values), optimize=optimize)
-    back = evaluate(bwd, values)
+    require_values(graph, feeds)
+    check_float_wrt(graph, feeds, wrt)
+    values, bwd, back = backward_pass(graph, feeds, output, wrt, optimize=optimize)
     grads = {w: back[bwd.graph["grads"][w]] for w in wrt}
     return values, bwd, back, grads
 
@@ -89,62 +91,54 @@ def output_paths(outdir, name, fmt) -> dict:
             "pair": d / f"{name}_pair.{fmt}", "book": d / f"{name}_book.{fmt}"}
 
 
-def _write_gradient_files(src_name, graph, result, outdir, fmt, forward_json=None):
-    import gcompile as gc
-
-    values, bwd, back, grads = result
-    paths = output_paths(outdir, src_name, fmt)
-    _make_dir(Path(outdir))
-    written = []
-    if forward_json is not None:
-        gc.save(forward_json, paths["forward_json"])
-        written.append(paths["forward_json"])
-    gc.save(bwd, paths["backward_json"])
-    written.append(paths["backward_json"])
-    written.append(gc.render(graph, paths["forward"], values=values))
-    written.append(gc.render(bwd, paths["backward"], values=back))
-    written.append(gc.render_pair(graph, bwd, paths["pair"], values=values, grads=back))
-    written.append(gc.render_pair(graph, bwd, paths["book"], values=values, grads=back,
-                                  style="book"))
-    return written
+#: The files of ``grad`` (``example`` adds ``forward_json`` first), in the order written.
+_KINDS = ("backward_json", "forward", "backward", "pair", "book")
 
 
-def _make_dir(path: Path):
-    if path.exists() and not path.is_dir():
-        raise GraphError(f"-o {str(path)!r} is a file, not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise GraphError(f"cannot create directory {str(path)!r}: {err.strerror or err}") from None
+def _gradient_outputs(args, name, inputs, forward=False) -> Outputs:
+    """The files of ``grad``/``example``, checked before anything is computed or written."""
+    outdir = Path(args.out)
+    if outdir.exists() and not outdir.is_dir():
+        raise GraphError(f"-o {args.out!r} is a file, not a directory")
+    paths = output_paths(outdir, name, args.format)
+    outs = Outputs(inputs)
+    for kind in (("forward_json",) if forward else ()) + _KINDS:
+        outs.add(paths[kind], image=kind in ("forward", "backward", "pair", "book"))
+    outs.check()
+    return outs
 
 
-def _grad_report(src, args, forward_json=None):
-    import gcompile as gc
-
+def _grad_report(src, args, outs, forward_json=None):
     graph = src.graph
     feeds = parse_feeds(graph, args.feed, src.feeds)
     output = default_output(graph, args.output)
     wrt = default_wrt(graph, args.wrt)
-    result = compute_gradients(graph, feeds, output, wrt, optimize=args.optimize)
-    values, bwd, _, grads = result
+    values, bwd, back, grads = compute_gradients(graph, feeds, output, wrt, optimize=args.optimize)
     print(gradient_report(output, values[output], grads))
     if args.passes_log or args.optimize:
-        log = bwd.graph.get("pass_log") or gc.optimize(bwd, shapes=leaf_shapes(graph, values))[1]
+        log = bwd.graph.get("pass_log") or optimize(bwd, shapes=leaf_shapes(graph, values))[1]
         report = passes_report(log)
         print()
         print(report if args.passes_log else report.splitlines()[0] + " (written optimized; "
               "--passes-log shows what each pass did)")
-    written = _write_gradient_files(src.name, graph, result, args.out, args.format,
-                                    forward_json=forward_json)
+    makers = [lambda tmp: save(bwd, tmp), lambda tmp: render(graph, tmp, values=values),
+              lambda tmp: render(bwd, tmp, values=back),
+              lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back),
+              lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back, style="book")]
+    if forward_json is not None:
+        makers.insert(0, lambda tmp: save(forward_json, tmp))
+    lines = outs.write(makers)
     print()
-    for path in written:
-        print(f"wrote {path}")
+    for line in lines:
+        print(line)
     return 0
 
 
 def run_grad(args) -> int:
     """``gcompile grad GRAPH``: value, gradient table, backward JSON and the three images."""
-    return _grad_report(load_graph(args.graph), args)
+    name = Path(args.graph).stem if Path(args.graph).exists() else args.graph
+    outs = _gradient_outputs(args, name, input_paths(args.graph, args.feed))
+    return _grad_report(load_graph(args.graph), args, outs)
 
 
 def run_example(args) -> int:
@@ -159,49 +153,48 @@ def run_example(args) -> int:
         print("\nwrite one with: gcompile example NAME -o DIR")
         return 0
     if args.name not in EXAMPLES:
-        from ..errors import did_you_mean
-
         raise GraphError(f"unknown example {args.name!r}" + (did_you_mean(args.name, list(EXAMPLES))
                          or f" (bundled: {', '.join(EXAMPLES)})"))
+    outs = _gradient_outputs(args, args.name, input_paths(None, args.feed), forward=True)
     src = load_graph(args.name)
     feeds = parse_feeds(src.graph, args.feed, src.feeds)
-    return _grad_report(src, args, forward_json=with_default_values(src.graph, feeds))
+    return _grad_report(src, args, outs, forward_json=with_default_values(src.graph, feeds))
 
 
 def run_eval(args) -> int:
     """``gcompile eval GRAPH``: a table of every node's value (or of ``--output`` nodes)."""
     src = load_graph(args.graph)
     feeds = parse_feeds(src.graph, args.feed, src.feeds)
-    values = evaluate(src.graph, feeds)
     if args.output:
         nodes = [find_node(src.graph, name, "--output") for name in split_names(args.output)]
     else:
         nodes = plan(src.graph).order
+    require_values(src.graph, feeds)
+    values = evaluate(src.graph, feeds)
     print(value_table(src.graph, values, nodes))
     return 0
 
 
 def run_render(args) -> int:
     """``gcompile render GRAPH -o FILE``: draw a graph (with values if fed or ``--values``)."""
-    import gcompile as gc
-
-    target = Path(args.out)
-    fmt = target.suffix.lstrip(".").lower()
-    if fmt not in FORMATS + ("gv",):
-        raise GraphError(f"-o {args.out!r}: unknown image format {target.suffix or '(no suffix)'!r}; "
-                         f"use one of {', '.join('.' + f for f in FORMATS)}")
+    image_format(args.out)
+    outs = Outputs(input_paths(args.graph, args.feed))
+    outs.add(args.out, image=True)
+    outs.check()
     src = load_graph(args.graph)
     values = None
     style = getattr(args, "style", "graph")
     if args.values or args.feed or style != "graph":
-        values = evaluate(src.graph, parse_feeds(src.graph, args.feed, src.feeds))
-    if target.parent != Path(""):
-        _make_dir(target.parent)
+        feeds = parse_feeds(src.graph, args.feed, src.feeds)
+        require_values(src.graph, feeds)
+        values = evaluate(src.graph, feeds)
     if style == "graph":
-        written = gc.render(src.graph, target, values=values)
+        makers = [lambda tmp: render(src.graph, tmp, values=values)]
     else:   # the pair or the book figure of GRAPH and its gradients
         output, wrt = default_output(src.graph, None), default_wrt(src.graph, None)
         values, bwd, back, _ = compute_gradients(src.graph, values, output, wrt)
-        written = gc.render_pair(src.graph, bwd, target, values=values, grads=back, style=style)
-    print(f"wrote {written}")
+        makers = [lambda tmp: render_pair(src.graph, bwd, tmp, values=values, grads=back,
+                                          style=style)]
+    for line in outs.write(makers):
+        print(line)
     return 0

@@ -3,29 +3,27 @@
 Every problem becomes a :class:`~gcompile.GraphError` with one clear line,
 which the command prints as ``gcompile: error: ...`` (exit status 2).
 
+Feed values (``--feed NAME=VALUE``) are parsed by :mod:`gcompile.cli.feeds`.
+
 Examples
 --------
->>> import numpy as np
->>> parse_feed("tax=1.1")
-('tax', np.float64(1.1))
->>> name, value = parse_feed("W=[[1.0, 2.0], [3.0, 4.0]]")
->>> value.shape
-(2, 2)
+>>> split_names("('ap', 3), x")
+["('ap', 3)", 'x']
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import GraphError, did_you_mean
+from ..errors import GraphError, did_you_mean, label
 from ..examples import EXAMPLES
+from ..io import load
+from .feeds import parse_feed
 
-__all__ = ["GraphSource", "load_graph", "parse_feed", "parse_feeds", "find_node", "split_names",
-           "default_output", "default_wrt", "with_default_values", "is_integral"]
-
-FEED_HELP = "expected NAME=VALUE, e.g. --feed x=1.5, --feed W=[[1,2],[3,4]] or --feed W=@w.npy"
+__all__ = ["GraphSource", "load_graph", "parse_feeds", "find_node", "split_names",
+           "default_output", "default_wrt", "with_default_values", "is_integral", "leaf_shapes",
+           "check_float_wrt", "missing_inputs", "require_values"]
 
 
 class GraphSource:
@@ -49,81 +47,23 @@ def load_graph(arg: str) -> GraphSource:
     Traceback (most recent call last):
     ...
     gcompile.errors.GraphError: no such file 'no_such_graph.json'
+    >>> load_graph("appel")
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: no such file or bundled example 'appel' (did you mean 'apple'?)
     """
     path = Path(arg)
     if path.is_dir():
         raise GraphError(f"{arg!r} is a directory, not a graph file (.json or .graphml)")
     if path.exists():
-        import gcompile as gc
-
-        return GraphSource(gc.load(path), {}, path.stem)
+        return GraphSource(load(path), {}, path.stem)
     if arg in EXAMPLES:
         graph, feeds = EXAMPLES[arg]()
         return GraphSource(graph, dict(feeds), arg)
-    hint = did_you_mean(arg, list(EXAMPLES))
-    if hint or not path.suffix:
-        hint = hint or f" (nor a bundled example: {', '.join(EXAMPLES)})"
-        return _raise(f"no such file or bundled example {arg!r}{hint}")
-    return _raise(f"no such file {arg!r}")
-
-
-def _raise(message):
-    raise GraphError(message)
-
-
-def parse_feed(text: str):
-    """``NAME=VALUE`` -> ``(name, value)``; VALUE is a number, a JSON array or ``@file.npy``.
-
-    Examples
-    --------
-    >>> parse_feed("x=-2")
-    ('x', np.float64(-2.0))
-    >>> parse_feed("x")
-    Traceback (most recent call last):
-    ...
-    gcompile.errors.GraphError: --feed 'x': expected NAME=VALUE, e.g. --feed x=1.5, --feed W=[[1,2],[3,4]] or --feed W=@w.npy
-    """
-    name, sep, raw = text.partition("=")
-    name, raw = name.strip(), raw.strip()
-    if not sep or not name or not raw:
-        raise GraphError(f"--feed {text!r}: {FEED_HELP}")
-    if raw.startswith("@"):
-        return name, _load_array(raw[1:], name)
-    try:
-        return name, np.float64(float(raw))
-    except ValueError:
-        pass
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        raise GraphError(f"--feed {text!r}: {raw!r} is not a number, a JSON array or @FILE.npy")
-    try:
-        value = np.asarray(data)
-    except ValueError:
-        raise GraphError(f"--feed {text!r}: the JSON array is not rectangular") from None
-    if value.dtype.kind not in "biuf":
-        raise GraphError(f"--feed {text!r}: {raw!r} is not a number, a JSON array or @FILE.npy")
-    return name, value
-
-
-def _load_array(filename: str, name: str):
-    """Read a ``.npy`` file (never pickles: loading executes no code)."""
-    if not filename:
-        raise GraphError(f"--feed {name}=@: give a file name after '@', e.g. {name}=@{name}.npy")
-    path = Path(filename)
-    if not path.is_file():
-        raise GraphError(f"--feed {name}: no such file {filename!r}")
-    try:
-        value = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GraphError(f"--feed {name}: cannot read {filename!r} as a .npy array: {first}") from None
-    if isinstance(value, np.lib.npyio.NpzFile):
-        value.close()
-        raise GraphError(f"--feed {name}: {filename!r} is an .npz archive; save one array with np.save")
-    if value.dtype.kind not in "biuf":
-        raise GraphError(f"--feed {name}: {filename!r} holds {value.dtype} values, not numbers")
-    return value
+    if path.suffix:
+        raise GraphError(f"no such file {arg!r}")
+    hint = did_you_mean(arg, list(EXAMPLES)) or f" (examples: {', '.join(EXAMPLES)})"
+    raise GraphError(f"no such file or bundled example {arg!r}{hint}")
 
 
 def find_node(graph, name: str, what: str):
@@ -157,12 +97,33 @@ def find_node(graph, name: str, what: str):
 def split_names(text: str):
     """``"a,b, c"`` -> ``["a", "b", "c"]`` (empty items dropped).
 
+    Commas inside brackets or quotes do not split, so a tuple key written as
+    it prints (``('ap', 3)``) stays one name.
+
     Examples
     --------
     >>> split_names("apple, tax,")
     ['apple', 'tax']
+    >>> split_names("('ap', 3), x, 'a,b'")
+    ["('ap', 3)", 'x', "'a,b'"]
     """
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts, current, depth, quote = [], [], 0, None
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
 
 
 def parse_feeds(graph, texts, defaults=None) -> dict:
@@ -249,6 +210,75 @@ def with_default_values(graph, feeds):
         if node in out and out.nodes[node].get("op") == "input":
             out.nodes[node]["value"] = value.item() if getattr(value, "shape", None) == () else value
     return out
+
+
+def missing_inputs(graph, feeds) -> list:
+    """The input nodes with neither a feed nor a ``value`` attribute, in graph order.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> missing_inputs(gc.trace(lambda x, y: x * y, "x", "y"), {"y": 2.0})
+    ['x']
+    """
+    return [n for n, d in graph.nodes(data=True)
+            if d.get("op") == "input" and n not in feeds and "value" not in d]
+
+
+def require_values(graph, feeds):
+    """Refuse to run when input nodes have no value: name every one and the ``--feed`` syntax.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> g = gc.trace(lambda x, y: x * y, "x", "y")
+    >>> require_values(g, {"y": 2.0})
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: no value for input 'x': give it with --feed NAME=VALUE, e.g. --feed x=1.5
+    """
+    missing = missing_inputs(graph, feeds)
+    if not missing:
+        return
+    names = ", ".join(repr(n) for n in missing[:20]) + (", ..." if len(missing) > 20 else "")
+    example = " ".join(f"--feed {label(n)}=1.5" for n in missing[:3])
+    plural = f"no values for {len(missing)} inputs" if len(missing) > 1 else "no value for input"
+    raise GraphError(f"{plural} {names}: give {'each' if len(missing) > 1 else 'it'} with "
+                     f"--feed NAME=VALUE, e.g. {example!s}")
+
+
+def leaf_shapes(graph, values) -> dict:
+    """``{input or const node: shape}`` from forward values (for :func:`gcompile.grad`).
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> g, feeds = apple()
+    >>> leaf_shapes(g, gc.evaluate(g, feeds))
+    {'apple': (), 'apple_num': (), 'tax': ()}
+    """
+    return {n: np.shape(values[n]) for n, d in graph.nodes(data=True)
+            if d.get("op") in ("input", "const")}
+
+
+def check_float_wrt(graph, feeds, wrt):
+    """Refuse ``wrt`` inputs holding integers (fed or their ``value``): no gradient flows to them.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> g = gc.trace(lambda x: x * 2.0, "x")
+    >>> check_float_wrt(g, {"x": np.array([1, 2])}, ["x"])
+    Traceback (most recent call last):
+    ...
+    gcompile.errors.GraphError: wrt node 'x' holds integer values: gradients need floating-point inputs (feed e.g. --feed x=2.0)
+    """
+    for w in wrt:
+        value = feeds[w] if w in feeds else graph.nodes[w].get("value", 0.0)
+        if is_integral(value) or (isinstance(value, list) and is_integral(np.asarray(value))):
+            raise GraphError(f"wrt node {w!r} holds integer values: gradients need floating-point "
+                             f"inputs (feed e.g. --feed {label(w)}=2.0)")
 
 
 def is_integral(value) -> bool:

@@ -1,4 +1,4 @@
-"""The teaching subcommands of ``gcompile``: compare, explain, step-through, and the passes log.
+"""The teaching subcommands of ``gcompile``: compare, explain and step-through.
 
 Each ``run_*`` function takes the parsed arguments, prints on stdout and
 returns the exit status; user errors are raised as :class:`~gcompile.GraphError`
@@ -11,14 +11,13 @@ and printed by :func:`gcompile.cli.app` as one line (exit status 2).
   attributes and an unknown size prints as ``?``.
 - ``explain``: :func:`gcompile.explain`, the chain rule path by path with numbers.
 - ``step-through``: :func:`gcompile.step_through`, one HTML page.
-- :func:`passes_report`: what ``gcompile grad --passes-log`` prints.
 
 Examples
 --------
 >>> from gcompile.cli import main
 >>> main(["explain", "apple", "--wrt", "apple"])
 d price / d apple = 2.2
-  path apple -> apple_price -> price: 1 * 1.1 * 2 = 2.2
+  path price <- apple_price <- apple: 1 * 1.1 * 2 = 2.2
     d price/d price = 1  (seed)
     d price/d apple_price = 1.1  (d(x*y)/dx = y)
     d apple_price/d apple = 2  (d(x*y)/dx = y)
@@ -31,12 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .inputs import default_output, default_wrt, is_integral, load_graph, parse_feeds
-from ..errors import GraphError
+from .inputs import (check_float_wrt, default_output, default_wrt, leaf_shapes, load_graph,
+                     missing_inputs, parse_feeds, require_values)
+from .outputs import Outputs, input_paths
+from ..autodiff import grad
+from ..compare import compare
+from ..errors import GraphError, describe_value
 from ..evaluate import evaluate
+from ..explain import explain
+from ..graph import active_nodes, plan
+from ..step_through import frames, step_through
 
-__all__ = ["COMPARE_FORMATS", "compare_format", "passes_report", "leaf_shapes", "check_float_wrt",
-           "run_compare", "run_explain", "run_step_through"]
+__all__ = ["COMPARE_FORMATS", "compare_format", "run_compare", "run_explain", "run_step_through"]
 
 #: Formats of ``gcompile compare --format``.
 COMPARE_FORMATS = ("text", "markdown", "json")
@@ -78,76 +83,6 @@ known so far; buttons and the arrow keys move between steps. Each step is one
 Graphviz layout, so it is meant for teaching-sized graphs (--max-steps)."""
 
 
-def leaf_shapes(graph, values) -> dict:
-    """``{input or const node: shape}`` from forward values (for :func:`gcompile.grad`).
-
-    Examples
-    --------
-    >>> import gcompile as gc
-    >>> from gcompile.examples import apple
-    >>> g, feeds = apple()
-    >>> leaf_shapes(g, gc.evaluate(g, feeds))
-    {'apple': (), 'apple_num': (), 'tax': ()}
-    """
-    return {n: np.shape(values[n]) for n, d in graph.nodes(data=True)
-            if d.get("op") in ("input", "const")}
-
-
-def check_float_wrt(values, wrt):
-    """Refuse ``wrt`` nodes holding integers: they cannot carry a gradient.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> check_float_wrt({"x": np.array([1, 2])}, ["x"])
-    Traceback (most recent call last):
-    ...
-    gcompile.errors.GraphError: wrt node 'x' holds integer values: gradients need floating-point inputs (feed e.g. x=2.0)
-    """
-    for w in wrt:
-        if is_integral(values[w]):
-            raise GraphError(f"wrt node {w!r} holds integer values: gradients need floating-point "
-                             f"inputs (feed e.g. {w}=2.0)")
-
-
-def passes_report(log) -> str:
-    """What each simplification pass did, from a :class:`~gcompile.PassLog` or its ``to_dict()``.
-
-    Examples
-    --------
-    >>> import gcompile as gc
-    >>> from gcompile.examples import apple
-    >>> g, _ = apple()
-    >>> print(passes_report(gc.optimize(gc.grad(g, "price", g.graph["wrt"]))[1]))
-    passes: 9 nodes -> 6 nodes
-      fold_constants: 9 -> 7
-        dapple_price  replaced by its operand tax
-        dtax          replaced by its operand apple_price
-      eliminate_common_subexpressions: 7 -> 7 (nothing merged)
-      eliminate_dead_code: 7 -> 6
-        dprice        removed: no gradient needs it
-    """
-    log = log if isinstance(log, dict) else log.to_dict()
-    idle = {"fold_constants": "nothing folded", "eliminate_dead_code": "nothing removed"}
-    done = [(rec, _pass_items(rec)) for rec in log["records"]]
-    width = max((len(old) for _, items in done for old, _ in items), default=0)
-    lines = [f"passes: {log['before']} nodes -> {log['after']} nodes"]
-    for rec, items in done:
-        quiet = "" if items else f" ({idle.get(rec['pass'], 'nothing merged')})"
-        lines.append(f"  {rec['pass']}: {rec['before']} -> {rec['after']}{quiet}")
-        lines += [f"    {old.ljust(width)}  {what}" for old, what in items]
-    return "\n".join(lines)
-
-
-def _pass_items(rec):
-    """``[(node, what happened to it)]`` for one record of a pass log."""
-    items = [(old, f"folded to the constant {new}") for old, new in rec["folded"]]
-    items += [(old, f"replaced by its operand {new}") for old, new in rec["aliased"]]
-    items += [(old, f"merged into {new} (the same computation)") for old, new in rec["merged"]]
-    items += [(old, "removed: no gradient needs it") for old in rec["removed"]]
-    return [(str(old), what) for old, what in items]
-
-
 def compare_format(fmt, out) -> str:
     """``--format``, else the one ``-o FILE``'s suffix implies (.md, .json), else ``"text"``.
 
@@ -161,85 +96,85 @@ def compare_format(fmt, out) -> str:
     return _SUFFIX_FORMATS.get(Path(out).suffix.lower(), "text") if out else "text"
 
 
-def _has_every_input(graph, feeds) -> bool:
-    return all(n in feeds or "value" in d for n, d in graph.nodes(data=True)
-               if d.get("op") == "input")
+def _targets(args, src):
+    """``(feeds, output, wrt)`` of a teaching command, from its arguments and GRAPH."""
+    graph = src.graph
+    feeds = parse_feeds(graph, args.feed, src.feeds)
+    return feeds, default_output(graph, args.output), default_wrt(graph, args.wrt)
 
 
-def _write_text(path, text, what):
-    target = Path(path)
-    if target.is_dir():
-        raise GraphError(f"-o {str(path)!r} is a directory; give a file name for the {what}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise GraphError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+def _file_output(args, what):
+    """The one ``-o FILE`` of compare/step-through, checked against the inputs before any work."""
+    if Path(args.out).is_dir():
+        raise GraphError(f"-o {args.out!r} is a directory; give a file name for the {what}")
+    outs = Outputs(input_paths(args.graph, args.feed))
+    outs.add(args.out)
+    outs.check()
+    return outs
 
 
 def run_compare(args) -> int:
     """``gcompile compare GRAPH``: forward and backward structure side by side."""
-    import gcompile as gc
-
+    outs = _file_output(args, "report") if args.out else None
     src = load_graph(args.graph)
     graph = src.graph
-    feeds = parse_feeds(graph, args.feed, src.feeds)
-    output = default_output(graph, args.output)
-    wrt = default_wrt(graph, args.wrt)
+    feeds, output, wrt = _targets(args, src)
     values = shapes = None
-    if _has_every_input(graph, feeds):
+    if not missing_inputs(graph, feeds):
+        check_float_wrt(graph, feeds, wrt)
         values = evaluate(graph, feeds)
-        check_float_wrt(values, wrt)
         shapes = leaf_shapes(graph, values)
-    bwd = gc.grad(graph, output, wrt, shapes=shapes)
-    report = gc.compare(graph, bwd, values=values, shapes=shapes)
+    bwd = grad(graph, output, wrt, shapes=shapes)
+    report = compare(graph, bwd, values=values, shapes=shapes)
     fmt = compare_format(args.format, args.out)
     text = {"text": str, "markdown": type(report).to_markdown,
             "json": type(report).to_json}[fmt](report)
-    if args.out:
-        _write_text(args.out, text + "\n", "report")
-        print(f"wrote {args.out}")
-    else:
+    if outs is None:
         print(text)
+        return 0
+    for line in outs.write([lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8")]):
+        print(line)
     return 0
+
+
+def _check_scalars(graph, values, output, wrt):
+    """explain's scalar rule in the command's words (the library names its own functions)."""
+    active = active_nodes(graph, wrt, output)
+    for node in dict.fromkeys([output, *wrt, *(n for n in plan(graph).order if n in active)]):
+        if np.size(values[node]) != 1:
+            raise GraphError(f"explain writes the chain rule with scalars, but node {node!r} holds "
+                             f"{describe_value(values[node])}: for tensors use 'gcompile compare' "
+                             f"or 'gcompile step-through'")
 
 
 def run_explain(args) -> int:
     """``gcompile explain GRAPH``: the chain rule written out with numbers, path by path."""
-    import gcompile as gc
-
     src = load_graph(args.graph)
-    graph = src.graph
-    feeds = parse_feeds(graph, args.feed, src.feeds)
-    output = default_output(graph, args.output)
-    wrt = default_wrt(graph, args.wrt)
-    check_float_wrt(evaluate(graph, feeds), wrt)
-    print(gc.explain(graph, feeds, output, wrt, max_paths=args.max_paths))
+    feeds, output, wrt = _targets(args, src)
+    require_values(src.graph, feeds)
+    check_float_wrt(src.graph, feeds, wrt)
+    _check_scalars(src.graph, evaluate(src.graph, feeds), output, wrt)
+    print(explain(src.graph, feeds, output, wrt, max_paths=args.max_paths))
     return 0
 
 
 def run_step_through(args) -> int:
     """``gcompile step-through GRAPH -o page.html``: the teaching page, one frame per step."""
-    import gcompile as gc
-
-    target = Path(args.out)
-    if target.suffix.lower() not in (".html", ".htm"):
+    if Path(args.out).suffix.lower() not in (".html", ".htm"):
         raise GraphError(f"-o {args.out!r}: the step-through page is HTML; give a .html file name")
-    if target.is_dir():
-        raise GraphError(f"-o {args.out!r} is a directory; give a .html file name")
+    outs = _file_output(args, "page")
     src = load_graph(args.graph)
-    graph = src.graph
-    feeds = parse_feeds(graph, args.feed, src.feeds)
-    output = default_output(graph, args.output)
-    wrt = default_wrt(graph, args.wrt)
-    check_float_wrt(evaluate(graph, feeds), wrt)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise GraphError(f"cannot create directory {str(target.parent)!r}: "
-                         f"{err.strerror or err}") from None
-    page = gc.step_through(graph, feeds, output, wrt, target, max_steps=args.max_steps)
-    frames = page.read_text(encoding="utf-8").count('class="frame"')
-    print(f"wrote {page} ({frames} frames: forward pass, backward pass, gradients; "
+    feeds, output, wrt = _targets(args, src)
+    require_values(src.graph, feeds)
+    check_float_wrt(src.graph, feeds, wrt)
+    count = len(frames(src.graph, feeds, output, wrt)[0])
+    if count > args.max_steps:
+        raise GraphError(f"the step-through page of this graph has {count} steps, more than "
+                         f"--max-steps {args.max_steps}: it is meant for teaching-sized graphs "
+                         f"(raise --max-steps to draw it anyway; each step is one layout)")
+    (line,) = outs.write([lambda tmp: step_through(src.graph, feeds, output, wrt, tmp,
+                                                   max_steps=count)])
+    frames_count = Path(args.out).read_text(encoding="utf-8").count('class="frame"')
+    print(f"{line} ({frames_count} frames: forward pass, backward pass, gradients; "
           f"open it in a browser, the arrow keys step)")
     return 0

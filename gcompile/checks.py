@@ -1,0 +1,73 @@
+"""Op-aware checks of one node: its op is registered, its operands fill the op's positions.
+
+The format layer (:mod:`gcompile.schema`) has already checked keys and
+attribute types; here the op registry says how many operands an op takes and
+which parameters it reads.
+
+Examples
+--------
+>>> import networkx as nx
+>>> g = nx.DiGraph([("x", "y")]); g.nodes["x"]["op"] = "input"; g.nodes["y"]["op"] = "mul"
+>>> check_node(g, "y", g.nodes["y"])
+Traceback (most recent call last):
+...
+gcompile.errors.GraphError: edge 'x' -> 'y' has no 'arg' attribute (the operand position; only the single edge into a unary op may omit it)
+"""
+from __future__ import annotations
+
+from .errors import GraphError
+from .registry import lookup
+from .schema import LEAF_OPS, check_arg, check_node_format
+
+__all__ = ["check_node"]
+
+
+def _positions(graph, u, v, data, arity):
+    arg = data.get("arg")
+    if arg is None:
+        if arity == 1 and len(graph._pred[v]) == 1:
+            return (0,)
+        raise GraphError(f"edge {u!r} -> {v!r} has no 'arg' attribute (the operand position; "
+                         f"only the single edge into a unary op may omit it)")
+    out = check_arg(u, v, arg, graph.nodes[v]["op"])
+    for a in out:
+        if a >= arity:
+            raise GraphError(f"edge {u!r} -> {v!r}: 'arg' {arg!r} is not an operand position "
+                             f"of op {graph.nodes[v]['op']!r}, which takes {arity} operand(s)")
+    return out
+
+
+def check_node(graph, v, data):
+    """Validate one node; return ``(opdef or None, operands tuple, params dict)``."""
+    name = check_node_format(graph, v, data)
+    if name in LEAF_OPS:
+        return None, (), {}
+    opdef = lookup(name, node=v)
+    arity = opdef.arity
+    preds = graph._pred[v]
+    slots = [None] * arity
+    for u, edata in preds.items():  # fast path: one int position per edge
+        pos = edata.get("arg")
+        if type(pos) is not int or not 0 <= pos < arity or slots[pos] is not None:
+            break
+        slots[pos] = u
+    else:
+        if len(preds) == arity:
+            return opdef, tuple(slots), _params(opdef, data)
+    slots = [None] * arity
+    for u, edata in preds.items():
+        for pos in _positions(graph, u, v, edata, arity):
+            if slots[pos] is not None:
+                raise GraphError(f"node {v!r} (op {name!r}): operand position {pos} is given twice, "
+                                 f"by {slots[pos]!r} and {u!r}")
+            slots[pos] = u
+    missing = [i for i, s in enumerate(slots) if s is None]
+    if missing:
+        raise GraphError(f"node {v!r} (op {name!r}) takes {opdef.arity} operand(s) but position(s) "
+                         f"{missing} have no incoming edge")
+    return opdef, tuple(slots), _params(opdef, data)
+
+
+def _params(opdef, data):
+    return {key: data.get(key, default) for key, default in opdef.params.items()} \
+        if opdef.params else {}
