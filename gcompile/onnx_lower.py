@@ -67,7 +67,7 @@ def _axes_input(ctx, axis, ndim):
 @lowers("sum", "mean", "max")
 def _reduce(ctx, out, xs, shapes, p, op=None):
     op_type = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax"}[
-        op or ctx.graph._node[ctx.node_key]["op"]]
+        op or ctx.graph.nodes[ctx.node_key]["op"]]
     ndim = len(shapes[0])
     if ndim == 0:
         return ctx.add("Identity", xs, out)
@@ -90,7 +90,7 @@ def _reshape(ctx, out, xs, shapes, p):
 
 @lowers("reshape_like", "broadcast_to")
 def _to_shape_of(ctx, out, xs, shapes, p):
-    op_type = "Reshape" if ctx.graph._node[ctx.node_key]["op"] == "reshape_like" else "Expand"
+    op_type = "Reshape" if ctx.graph.nodes[ctx.node_key]["op"] == "reshape_like" else "Expand"
     ctx.add(op_type, [xs[0], ctx.ints(ctx.shapes[ctx.node_key])], out)
 
 
@@ -132,7 +132,7 @@ def _sum_to_like(ctx, out, xs, shapes, p):
 @lowers("count", "batch_size")
 def _static_number(ctx, out, xs, shapes, p):
     s = shapes[0]
-    if ctx.graph._node[ctx.node_key]["op"] == "count":
+    if ctx.graph.nodes[ctx.node_key]["op"] == "count":
         value = float(math.prod(s[i] for i in normalize_axes(p["axis"], len(s))))
     else:
         value = float(s[0]) if len(s) >= 2 else 1.0
@@ -141,7 +141,7 @@ def _static_number(ctx, out, xs, shapes, p):
 
 @lowers("ones_like", "zeros_like")
 def _filled(ctx, out, xs, shapes, p):
-    fill = 1.0 if ctx.graph._node[ctx.node_key]["op"] == "ones_like" else 0.0
+    fill = 1.0 if ctx.graph.nodes[ctx.node_key]["op"] == "ones_like" else 0.0
     ctx.add("Expand", [ctx.const(fill), ctx.ints(shapes[0])], out)
 
 
@@ -169,7 +169,7 @@ def _matmul_at(ctx, out, xs, shapes, p):
 
 @lowers("softmax", "log_softmax")
 def _softmax(ctx, out, xs, shapes, p):
-    op_type = "Softmax" if ctx.graph._node[ctx.node_key]["op"] == "softmax" else "LogSoftmax"
+    op_type = "Softmax" if ctx.graph.nodes[ctx.node_key]["op"] == "softmax" else "LogSoftmax"
     ctx.add(op_type, xs, out, axis=int(p["axis"]))
 
 

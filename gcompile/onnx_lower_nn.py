@@ -159,7 +159,7 @@ def _concat(ctx, out, xs, shapes, p):
 def _slice(ctx, out, xs, shapes, p):
     axis = int(p["axis"]) % len(shapes[0])
     size, keep = shapes[0][axis], shapes[1][axis]
-    start = 0 if ctx.graph._node[ctx.node_key]["op"] == "head_like" else size - keep
+    start = 0 if ctx.graph.nodes[ctx.node_key]["op"] == "head_like" else size - keep
     ctx.add("Slice", [xs[0], ctx.ints([start]), ctx.ints([start + keep]), ctx.ints([axis])], out)
 
 
@@ -169,7 +169,7 @@ def _pad(ctx, out, xs, shapes, p):
     zshape = list(shapes[0])
     zshape[axis] = shapes[1][axis] - shapes[0][axis]
     zeros = ctx.const(np.zeros(zshape), "zeros")
-    parts = [xs[0], zeros] if ctx.graph._node[ctx.node_key]["op"] == "pad_end_like" \
+    parts = [xs[0], zeros] if ctx.graph.nodes[ctx.node_key]["op"] == "pad_end_like" \
         else [zeros, xs[0]]
     ctx.add("Concat", parts, out, axis=axis)
 
