@@ -115,7 +115,7 @@ def _forward_names(fn, sig):
     target = _FORWARDS.get(fn.__name__)
     if target is None:
         return None
-    own = set(sig.parameters)
+    own = {n for n, p in sig.parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
     return [n for n, p in inspect.signature(target).parameters.items()
             if n not in own and n not in GRAPH_ARGS
             and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]

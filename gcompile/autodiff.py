@@ -218,6 +218,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
             if op.broadcasts and (static[u] is None or static[u] != static[v]):
                 ref = b.unbroadcast(ref, u, v, i)
             contribs.setdefault(u, []).append((ref, v, i))
+            b.attrs[ref.id].setdefault("along", []).append((u, v, i))  # the edge it flows back on
     for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
         totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
                                hint=f"d{label(w)}", rule="no path to the output: zero")

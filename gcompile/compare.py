@@ -176,6 +176,10 @@ class Report:
         out += _md(("edge", "status", "via"), tr)
         return "\n".join(out)
 
+    def _repr_markdown_(self):
+        """Jupyter shows the Markdown tables."""
+        return self.to_markdown()
+
 
 def _table(header, rows):
     rows = [tuple(str(c) for c in r) for r in rows]

@@ -88,6 +88,11 @@ class Explanation:
             lines.append(f"  {head}: {body}  (backward pass: {_fmt(t['backward'])})")
         return "\n".join(lines)
 
+    def _repr_markdown_(self):
+        """Jupyter shows one table of chain-rule paths per ``wrt`` node."""
+        from .display import explanation_markdown
+        return explanation_markdown(self)
+
 
 def _scalar(values, node):
     arr = np.asarray(values[node])

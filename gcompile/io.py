@@ -247,7 +247,8 @@ def save(graph, path, *, format=None) -> Path:
 
 
 def load(path, *, format=None, validate=True) -> nx.DiGraph:
-    """Read a graph saved by :func:`save` (or by networkx) from ``path``.
+    """Read a graph saved by :func:`save` (or by networkx) from ``path``; a ``.onnx`` path is
+    imported with :func:`gcompile.from_onnx`.
 
     Examples
     --------
@@ -264,6 +265,10 @@ def load(path, *, format=None, validate=True) -> nx.DiGraph:
             data = f.read()
     except OSError as err:
         raise GraphError(f"cannot read {name!r}: {err.strerror or err}") from None
+    if format == "onnx" or (format is None and Path(path).suffix.lower() == ".onnx"):
+        from .onnx_import import from_onnx  # an ONNX model: needs the onnx extra
+
+        return from_onnx(path)
     if _format(path, format) == "graphml":
         return from_graphml(data, source=name, validate=validate)
     return from_json(data, source=name, validate=validate)

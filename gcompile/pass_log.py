@@ -51,6 +51,11 @@ class PassLog:
                  "removed": [label(a) for a in r["removed"]]} for r in self.records]
         return {"before": self.before, "after": self.after, "records": recs}
 
+    def _repr_markdown_(self):
+        """Jupyter shows the passes and their changes as tables."""
+        from .display import pass_log_markdown
+        return pass_log_markdown(self)
+
 
 def _record(name, before):
     return {"pass": name, "before": before, "after": before, "folded": [], "aliased": [],

@@ -8,6 +8,7 @@ import gcompile as gc
 from gcompile.examples import apple
 from gcompile.higher import hessian, hessian_values, hvp, hvp_values, joint_graph
 from gcompile.registry import registered_ops
+from optable_nn_cases import NN_CASES
 
 
 def unary(op, **params):
@@ -172,6 +173,7 @@ CASES = {
     "softmax_cross_entropy_grad": ([_signed(2, 3), _u(2, 3)], {}),
     "label_mass": ([_u(2, 3), _signed(2, 3)], {}),
 }
+CASES.update({name: (list(cases[0][0]), cases[0][1]) for name, cases in NN_CASES.items()})
 DIFFERENTIABLE = sorted(name for name, op in registered_ops().items() if any(op.vjp))
 
 

@@ -8,6 +8,7 @@ import pytest
 import gcompile as gc
 from gcompile.testing import check_grads
 from helpers import op_graph
+from optable_nn_cases import NN_CASES
 
 RNG = np.random.default_rng(1234)
 
@@ -76,6 +77,7 @@ CASES = {
     "softmax_cross_entropy_grad": [((away(4, 5), onehot(4, 5)), {}), ((away(3, 4), pos(3, 4)), {})],
     "label_mass": [((pos(3, 4), away(3, 4)), {})],
 }
+CASES.update(NN_CASES)  # gcompile/optable_nn.py: conv, pooling, gather, concat, bmatmul
 
 # Piecewise-constant or shape-only ops: no gradient flows through them.
 NON_DIFFERENTIABLE = {
@@ -89,7 +91,7 @@ NON_DIFFERENTIABLE_VALUES = {
 }
 
 BUILTIN = sorted(name for name, op in gc.registered_ops().items()
-                 if op.forward.__module__ == "gcompile.optable")
+                 if op.forward.__module__ in ("gcompile.optable", "gcompile.optable_nn"))
 
 
 def test_every_builtin_op_has_a_case():

@@ -31,6 +31,7 @@ from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG
 from .. import __version__
 from ..errors import GraphError
 from ..escape import text
+from ..viewer.command import add_view_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -60,10 +61,11 @@ examples:
 
 --feed NAME=VALUE: VALUE is a number (1.5), a JSON array ([[1,2],[3,4]]) or
 @FILE.npy. Inputs not fed use their 'value' attribute (or the example's feeds).
-Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT and
-DIR/NAME_pair.FMT, where NAME is the graph file's stem. The backward graph is
-written in its teaching form (one op per local derivative) unless --optimize;
---passes-log prints what the passes would do (or did) without changing that.
+Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT,
+DIR/NAME_pair.FMT and DIR/NAME_book.FMT, where NAME is the graph file's stem.
+The backward graph is written in its teaching form (one op per local
+derivative) unless --optimize; --passes-log prints what the passes would do
+(or did) without changing that.
 Every output is checked before anything is written, and the set is written
 whole or not at all; existing files are replaced (the 'wrote' line says so),
 an output that is an input file is refused."""
@@ -73,6 +75,7 @@ examples:
   gcompile render apple -o apple.svg
   gcompile render out/apple_backward.json -o backward.png
   gcompile render apple --values -o apple_values.svg
+  gcompile render apple --style book -o apple_book.svg   the book figure
 
 The image format comes from FILE's suffix: .svg, .png, .pdf or .dot."""
 
@@ -87,7 +90,8 @@ examples:
   gcompile example                 list the bundled examples
   gcompile example apple -o out    writes out/apple.json, out/apple_backward.json,
                                    out/apple_forward.svg, out/apple_backward.svg,
-                                   out/apple_pair.svg; prints price and gradients
+                                   out/apple_pair.svg, out/apple_book.svg; prints
+                                   price and gradients
   gcompile example apple --feed tax=1.08 --format png
 
 The written NAME.json keeps the example's feeds as its inputs' values, so
@@ -194,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image to write; its suffix chooses the format")
     p.add_argument("--values", action="store_true",
                    help="evaluate the graph and show each node's value")
+    p.add_argument("--style", choices=("graph", "pair", "book"), default="graph",
+                   help="graph: GRAPH alone (default); pair: GRAPH above its backward graph; "
+                        "book: GRAPH once, values above each edge, gradients beneath")
     _feed_option(p)
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_render)
@@ -252,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse graphs with more steps (default: 300)")
     _debug_option(p, argparse.SUPPRESS)
     p.set_defaults(run=run_step_through)
+
+    add_view_parser(sub, _target_options, _debug_option, fmt)
     return parser
 
 

@@ -13,6 +13,7 @@ the example's name, ``FMT`` the ``--format``)::
     DIR/NAME_forward.FMT      the forward graph with its values
     DIR/NAME_backward.FMT     the backward graph with its values
     DIR/NAME_pair.FMT         both side by side
+    DIR/NAME_book.FMT         the book figure: values above each edge, gradients beneath
 
 Examples
 --------
@@ -80,18 +81,18 @@ def output_paths(outdir, name, fmt) -> dict:
     Examples
     --------
     >>> sorted(output_paths("out", "apple", "svg"))
-    ['backward', 'backward_json', 'forward', 'forward_json', 'pair']
+    ['backward', 'backward_json', 'book', 'forward', 'forward_json', 'pair']
     >>> str(output_paths("out", "apple", "svg")["pair"])
     'out/apple_pair.svg'
     """
     d = Path(outdir)
     return {"forward_json": d / f"{name}.json", "backward_json": d / f"{name}_backward.json",
             "forward": d / f"{name}_forward.{fmt}", "backward": d / f"{name}_backward.{fmt}",
-            "pair": d / f"{name}_pair.{fmt}"}
+            "pair": d / f"{name}_pair.{fmt}", "book": d / f"{name}_book.{fmt}"}
 
 
 #: The files of ``grad`` (``example`` adds ``forward_json`` first), in the order written.
-_KINDS = ("backward_json", "forward", "backward", "pair")
+_KINDS = ("backward_json", "forward", "backward", "pair", "book")
 
 
 def _gradient_outputs(args, name, inputs, forward=False) -> Outputs:
@@ -102,7 +103,7 @@ def _gradient_outputs(args, name, inputs, forward=False) -> Outputs:
     paths = output_paths(outdir, name, args.format)
     outs = Outputs(inputs)
     for kind in (("forward_json",) if forward else ()) + _KINDS:
-        outs.add(paths[kind], image=kind in ("forward", "backward", "pair"))
+        outs.add(paths[kind], image=kind in ("forward", "backward", "pair", "book"))
     outs.check()
     return outs
 
@@ -122,7 +123,8 @@ def _grad_report(src, args, outs, forward_json=None):
               "--passes-log shows what each pass did)")
     makers = [lambda tmp: save(bwd, tmp), lambda tmp: render(graph, tmp, values=values),
               lambda tmp: render(bwd, tmp, values=back),
-              lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back)]
+              lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back),
+              lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back, style="book")]
     if forward_json is not None:
         makers.insert(0, lambda tmp: save(forward_json, tmp))
     lines = outs.write(makers)
@@ -181,10 +183,18 @@ def run_render(args) -> int:
     outs.check()
     src = load_graph(args.graph)
     values = None
-    if args.values or args.feed:
+    style = getattr(args, "style", "graph")
+    if args.values or args.feed or style != "graph":
         feeds = parse_feeds(src.graph, args.feed, src.feeds)
         require_values(src.graph, feeds)
         values = evaluate(src.graph, feeds)
-    for line in outs.write([lambda tmp: render(src.graph, tmp, values=values)]):
+    if style == "graph":
+        makers = [lambda tmp: render(src.graph, tmp, values=values)]
+    else:   # the pair or the book figure of GRAPH and its gradients
+        output, wrt = default_output(src.graph, None), default_wrt(src.graph, None)
+        values, bwd, back, _ = compute_gradients(src.graph, values, output, wrt)
+        makers = [lambda tmp: render_pair(src.graph, bwd, tmp, values=values, grads=back,
+                                          style=style)]
+    for line in outs.write(makers):
         print(line)
     return 0

@@ -70,6 +70,10 @@ class Diagram(graphviz.Digraph):
     def _repr_svg_(self):
         return self.svg()
 
+    def _repr_html_(self):
+        svg = self.svg()
+        return f'<div style="max-width:100%;overflow-x:auto">{svg[svg.find("<svg"):]}</div>'
+
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         return {"image/svg+xml": self.svg()}
 

@@ -21,6 +21,12 @@ __all__ = ["OPTIONS", "describe", "document"]
 
 #: Option name -> (numpydoc type, meaning).
 OPTIONS = {
+    "style": ('{"pair", "book"}',
+              'render_pair\'s picture: "pair" (the default) draws the forward graph above its '
+              'backward graph, each gradient node under the node it differentiates; "book" '
+              'draws the forward graph once, as Deep Learning from Scratch does, each edge '
+              'carrying its forward value above it and, beneath it in red, the gradient '
+              'flowing back along it; the output receives the seed 1.'),
     "rankdir": ('{"LR", "TB", "RL", "BT"}',
                 'The direction the graph flows: "LR" left to right (the default, except '
                 'render_passes: "TB"), "TB" top to bottom; "RL" and "BT" reverse them.'),

@@ -21,10 +21,16 @@ from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_att
                    new_diagram, theme_colors, write_image)
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import edge_attrs, node_attrs, node_kind, node_name
+from .book import book_to_dot
 from .options import document
+from ..errors import GraphError
 from .style import clean_text, plain_text
 
-__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes"]
+__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes", "check_pair", "PAIR_STYLES"]
+
+#: The pictures of a forward graph and its backward graph: "pair" (both graphs, the
+#: backward one beneath) and "book" (one graph, gradients beneath the forward values).
+PAIR_STYLES = ("pair", "book")
 
 
 def _same_key(key, graph):
@@ -32,6 +38,49 @@ def _same_key(key, graph):
         return key in graph
     except TypeError:
         return False
+
+
+def _is_backward(graph):
+    return isinstance(graph.graph.get("grads"), dict) and any(
+        "role" in data for _, data in graph.nodes(data=True))
+
+
+def check_pair(fwd, bwd):
+    """A :class:`GraphError` naming the wrong argument unless ``bwd`` is the backward graph
+    of ``fwd`` (``gc.grad(fwd, ...)``): not swapped, not of another forward graph.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple, apple_orange
+    >>> g, _ = apple()
+    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
+    >>> check_pair(g, bwd)
+    >>> try:
+    ...     check_pair(bwd, g)
+    ... except gc.GraphError as err:
+    ...     print(str(err)[:72])
+    render_pair(fwd, bwd, ...): the arguments are swapped: the first is a ba
+    """
+    check_graph(fwd, "forward graph")
+    check_graph(bwd, "backward graph")
+    if _is_backward(fwd) and not _is_backward(bwd):
+        raise GraphError("render_pair(fwd, bwd, ...): the arguments are swapped: the first is a "
+                         "backward graph (it has 'grads' and node roles, as gc.grad makes), the "
+                         "second a forward graph; call render_pair(fwd, bwd, ...)")
+    if not _is_backward(bwd):
+        raise GraphError("render_pair(fwd, bwd, ...): the second argument (bwd) is not a "
+                         "backward graph: it has no 'grads' graph attribute and no node roles "
+                         "(pass the result of gc.grad(fwd, output, wrt))")
+    wanted = [("output", bwd.graph.get("output"))]
+    wanted += [("wrt node", w) for w in bwd.graph["grads"]]
+    wanted += [("origin of backward node " + clean_text(repr(k), 40), o)
+               for k, o in bwd.nodes(data="origin") if o is not None]
+    for what, key in wanted:
+        if not _same_key(key, fwd):
+            raise GraphError(f"render_pair(fwd, bwd, ...): bwd is not the backward graph of "
+                             f"fwd: its {what} {clean_text(repr(key), 60)} is not a node of "
+                             f"the forward graph (pass the graph gc.grad was called on)")
 
 
 def _folded_constants(bwd):
@@ -81,8 +130,8 @@ def _origin_colors(fwd, bwd, residual, colors):
     return fill
 
 
-@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
-def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
+@document("style", "rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
+def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR", theme="light",
                 show_values=True, rules=True, title=None, collapse=None,
                 highlight=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
@@ -105,8 +154,14 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     >>> "cluster_forward" in src and "cluster_backward" in src and "style=dashed" in src
     True
     """
-    check_graph(fwd, "forward graph")
-    check_graph(bwd, "backward graph")
+    check_pair(fwd, bwd)
+    if style not in PAIR_STYLES:
+        raise GraphError(f"style must be one of {', '.join(map(repr, PAIR_STYLES))}, "
+                         f"got {clean_text(repr(style), 40)}")
+    if style == "book":
+        return book_to_dot(fwd, bwd, values, grads, rankdir=rankdir, theme=theme,
+                           show_values=show_values, rules=rules, title=title,
+                           collapse=collapse, highlight=highlight)
     values = {**check_values(values), **check_values(grads, "grads")}
     colors = theme_colors(theme)
     diagram = new_diagram(colors, rankdir, title, newrank="true")
@@ -126,7 +181,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
                 seeds.append((origin, key))  # enters from beyond the output: one column right
             else:
                 column.setdefault(origin, []).append(key)
-    style = dict(show_values=show_values, rules=rules)
+    shown = dict(show_values=show_values, rules=rules)
     with diagram.subgraph(name="cluster_forward") as sub:
         sub.attr(**cluster_attrs("forward", colors))
         for i, key in enumerate(fwd.nodes):
@@ -134,7 +189,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
                                  + [s for o, s in seeds if o == key])
             tip = f"backward nodes: {partners}" if partners else ""
             attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
-                               extra_tip=tip, **style)
+                               extra_tip=tip, **shown)
             attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
             sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
             diagram.ids[("fwd", key)] = f"fwd{i}"
@@ -147,7 +202,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
             aligned = origin is not None and _same_key(origin, fwd)
             color = fill[origin] if aligned else colors[kind]
             klass = f"gc-bwd gc-o{order[origin]}" if aligned else "gc-bwd"
-            attrs = node_attrs(bwd, key, kind, values, colors, color, **style)
+            attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
             attrs["_attributes"] = {"class": klass}
             sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
             diagram.ids[("bwd", key)] = f"bwd{i}"
@@ -186,7 +241,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     return diagram
 
 
-@document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
+@document("style", "rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
 def render_pair(fwd, bwd, path=None, values=None, grads=None, *, engine="auto", dpi=None,
                 **style):
     """Draw a forward graph and its backward graph in one picture.

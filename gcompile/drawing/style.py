@@ -38,6 +38,7 @@ _LIGHT = {
     "bg": "white", "text": "#1f2328", "subtext": "#57606a", "edge": "#57606a",
     "grad_edge": "#b35900", "residual": "#8250df", "cluster": "#f6f8fa",
     "cluster_border": "#d0d7de", "highlight": "#d62728", "merged": "#bf3989",
+    "book_grad": "#d1242f",   # the book figure's gradients, beneath the edges
     # kind -> (fill, border)
     "input": ("#ddf4ff", "#0969da"), "const": ("#f6f8fa", "#8c959f"),
     "op": ("#fff8c5", "#9a6700"), "output": ("#ffebe9", "#cf222e"),
@@ -53,6 +54,7 @@ _DARK = {
     "bg": "#0d1117", "text": "#e6edf3", "subtext": "#9198a1", "edge": "#9198a1",
     "grad_edge": "#f0883e", "residual": "#bc8cff", "cluster": "#161b22",
     "cluster_border": "#30363d", "highlight": "#ff7b72", "merged": "#f778ba",
+    "book_grad": "#ff7b72",
     "input": ("#0c2d6b", "#4493f8"), "const": ("#21262d", "#6e7681"),
     "op": ("#3d2e00", "#d29922"), "output": ("#5d0f12", "#f85149"),
     "gradient": ("#04260f", "#3fb950"), "seed": ("#3d1d00", "#f0883e"),

@@ -1,0 +1,6 @@
+"""Skip doctest collection of modules whose optional extra is not installed."""
+import importlib.util
+
+collect_ignore = [f"gcompile/{module}.py" for module, needs in
+                  [("sphinx", "sphinx"), ("markdown", "markdown")]
+                  if importlib.util.find_spec(needs) is None]
