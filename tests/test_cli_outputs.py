@@ -154,3 +154,12 @@ def test_an_output_that_is_an_input_is_always_refused(graph_files, capsys, monke
     after = {f: (graph_files / f).read_bytes() for f in _files(graph_files)
              if (graph_files / f).is_file()}
     assert after == before
+
+
+def test_view_refuses_an_output_that_is_an_input(graph_files, capsys, monkeypatch):
+    """The class, not the case: `gcompile view` goes through the same output checks."""
+    before = (graph_files / "g.html").read_bytes()
+    proc = run_inproc(["view", "g.json", "--feed", "tax=@g.html", "-o", "./g.html"], graph_files,
+                      capsys, monkeypatch)
+    assert_one_line_error(proc, "is the input", "refusing to overwrite")
+    assert (graph_files / "g.html").read_bytes() == before
