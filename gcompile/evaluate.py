@@ -11,73 +11,36 @@ Examples
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
-from .errors import GraphError, describe_value
+from .errors import GraphError, node_error
+from .feeds import MISSING, as_value, const_value, read_input
 from .graph import node_dicts, plan as make_plan
-from .namespace import is_foreign_array, namespace_of
+from .limits import check_op, check_sizes, max_bytes as byte_limit
+from .namespace import namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
 
 
-def as_value(value, node):
-    """Check and convert a fed value: numbers become float64, sequences arrays.
+def leaf_value(graph, node, data, feeds):
+    """The value of an ``input`` or ``const`` node (feed, else its ``value`` attribute),
+    read by :mod:`gcompile.feeds`.
 
     Examples
     --------
-    >>> as_value(2, "x"), as_value([1, 2], "x").dtype
-    (np.float64(2.0), dtype('int64'))
+    >>> import networkx as nx
+    >>> leaf_value(nx.DiGraph(), "t", {"op": "input", "shape": ()}, {"t": np.array(2)}).dtype
+    dtype('int64')
     """
-    if isinstance(value, (np.ndarray, np.generic)):
-        if value.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-        return value
-    if isinstance(value, bool):
-        return np.bool_(value)
-    if isinstance(value, numbers.Real):
-        return np.float64(value)
-    if isinstance(value, numbers.Complex):
-        return np.complex128(value)
-    if isinstance(value, (list, tuple)):
-        try:
-            arr = np.asarray(value)
-        except ValueError as err:
-            raise GraphError(f"feed for input {node!r} is not a regular array: {err}") from None
-        if arr.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-        return arr
-    if hasattr(value, "__array_namespace__") or is_foreign_array(value):
-        return value  # a torch tensor, a dask array...: see gcompile.namespace
-    raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-
-
-def leaf_value(graph, node, data, feeds):
-    """The value of an ``input`` or ``const`` node (feed, else its ``value`` attribute)."""
     if data["op"] == "const":
-        value = data["value"]
-        # Python numbers stay Python floats: numpy treats them as "weak", so a
-        # float32 array times a const 1.0 stays float32.
-        value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            else as_value(value, node)
-    elif node in feeds:
-        value = as_value(feeds[node], node)
-    elif "value" in data:
-        value = as_value(data["value"], node)
-    else:
-        raise GraphError(f"missing feed for input node {node!r}")
-    declared = data.get("shape")
-    if declared is not None and data["op"] == "input":
-        got = tuple(getattr(value, "shape", ()))
-        if got != tuple(declared):
-            raise GraphError(f"input {node!r} declares shape {tuple(declared)} but was fed "
-                             f"{describe_value(value)}")
-    return value
+        return const_value(data["value"], node)
+    return read_input(node, feeds[node] if node in feeds else data.get("value", MISSING),
+                      data.get("shape"))
 
 
-def evaluate(graph, feeds=None, *, xp=None) -> dict:
+def evaluate(graph, feeds=None, *, xp=None, max_bytes=None) -> dict:
     """Evaluate every node of ``graph``; return ``{node: value}``.
 
     ``feeds`` maps input nodes to values; entries the graph does not read are
@@ -86,7 +49,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     attribute is true (the seed of a backward graph) takes its feed when given.
     ``xp`` is the array namespace; by default it comes from the fed values
     (:func:`gcompile.namespace.namespace_of`): numpy, or e.g. torch or dask
-    when the feeds are tensors or dask arrays.
+    when the feeds are tensors or dask arrays.  ``max_bytes`` caps the memory
+    its values may take (default: ``$GCOMPILE_MAX_BYTES``, else 1/8 of physical
+    memory; see :mod:`gcompile.limits`): a graph whose tensors would take more
+    is refused, naming the largest, before anything runs.
 
     Examples
     --------
@@ -95,10 +61,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     >>> round(float(evaluate(g, {"x": 0.0})["y"]), 3)
     1.0
     """
-    return interpreter(graph, xp=xp)(feeds)
+    return interpreter(graph, xp=xp, max_bytes=max_bytes)(feeds)
 
 
-def interpreter(graph, *, xp=None):
+def interpreter(graph, *, xp=None, max_bytes=None):
     """Validate ``graph`` once; return ``run(feeds) -> {node: value}`` to call many times.
 
     The graph is read when ``interpreter`` is called: later changes to it are
@@ -115,6 +81,10 @@ def interpreter(graph, *, xp=None):
     (-2.0, -3.0)
     """
     p = make_plan(graph)
+    limit = byte_limit(max_bytes)
+    # only a shape parameter (broadcast_to) or an array leaf can make a tensor
+    grows = limit is not None and any(q.get("shape") is not None for q in p.params.values())
+    sized = set()
     nodes = node_dicts(graph)[0]
     leaves, steps, feedable = [], [], []
     for v in p.order:
@@ -134,6 +104,12 @@ def interpreter(graph, *, xp=None):
         values = {v: leaf_value(graph, v, data, feeds) for v, data in leaves}
         fed = {v: as_value(feeds[v], v) for v in feedable if v in feeds}
         values.update(fed)
+        if limit is not None and (grows or fed or any([getattr(values[v], "ndim", 0)
+                                                       for v, _ in leaves])):
+            shapes = tuple([getattr(values[v], "shape", ()) for v, _ in leaves])
+            if shapes not in sized:  # checked once per set of leaf shapes
+                check_sizes(graph, p, dict(zip([v for v, _ in leaves], shapes)), limit=limit)
+                sized.add(shapes)
         ns = xp if xp is not None else namespace_of(
             [(v, values[v]) for v, _ in leaves if v in feeds] + list(fed.items()))
         if ns is not np:
@@ -157,7 +133,8 @@ def interpreter(graph, *, xp=None):
                 space = np if all([isinstance(o, _NUMBERS) for o in operands]) else ns
                 values[key] = forward(space, *operands, **params)
         except Exception as err:  # name the node, its op and its operands' shapes
-            raise _node_error(p, key, [values[a] for a in p.operands[key]], err) from None
+            raise node_error(key, p.ops[key].name, err, [values[a] for a in p.operands[key]]) \
+                from None
         return values
 
     return run
@@ -166,22 +143,13 @@ def interpreter(graph, *, xp=None):
 _NUMBERS = (int, float, np.generic)
 
 
-def _node_error(p, node, args, err):
-    name = p.ops[node].name
-    if isinstance(err, GraphError):
-        return GraphError(f"node {node!r} (op {name!r}): {err}")
-    shapes = ", ".join(describe_value(a) for a in args)
-    return GraphError(f"node {node!r} (op {name!r}) failed on operands [{shapes}]: "
-                      f"{type(err).__name__}: {err}")
-
-
 def apply_op(opdef, node, args, params, xp=np):
-    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes."""
+    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes.
+
+    A result that would pass the memory limit (:mod:`gcompile.limits`) is refused first.
+    """
+    check_op(opdef, node, args, params)
     try:
         return opdef.forward(xp, *args, **params)
-    except GraphError as err:
-        raise GraphError(f"node {node!r} (op {opdef.name!r}): {err}") from None
     except Exception as err:  # numpy raises many types; the user needs node, op and shapes
-        shapes = ", ".join(describe_value(a) for a in args)
-        raise GraphError(f"node {node!r} (op {opdef.name!r}) failed on operands [{shapes}]: "
-                         f"{type(err).__name__}: {err}") from None
+        raise node_error(node, opdef.name, err, args) from None
