@@ -154,3 +154,29 @@ def test_an_output_that_is_an_input_is_always_refused(graph_files, capsys, monke
     after = {f: (graph_files / f).read_bytes() for f in _files(graph_files)
              if (graph_files / f).is_file()}
     assert after == before
+
+
+def test_view_refuses_an_output_that_is_an_input(graph_files, capsys, monkeypatch):
+    """The class, not the case: `gcompile view` goes through the same output checks."""
+    before = (graph_files / "g.html").read_bytes()
+    proc = run_inproc(["view", "g.json", "--feed", "tax=@g.html", "-o", "./g.html"], graph_files,
+                      capsys, monkeypatch)
+    assert_one_line_error(proc, "is the input", "refusing to overwrite")
+    assert (graph_files / "g.html").read_bytes() == before
+
+
+def test_a_closed_pipe_does_not_cut_the_output_files_short(tmp_path):
+    """`gcompile example apple -o out | head -1`: the files are all written all the same."""
+    read, write = os.pipe()
+    os.close(read)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gcompile", "example", "apple", "-o", "out",
+                               "--format", "dot"], stdout=write, stderr=subprocess.PIPE, text=True,
+                              cwd=tmp_path, env=env, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode in (0, 141) and proc.stderr == ""
+    assert _files(tmp_path / "out") == sorted(
+        f"apple{s}" for s in (".json", "_backward.json", "_forward.dot", "_backward.dot",
+                              "_pair.dot", "_book.dot"))

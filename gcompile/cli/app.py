@@ -62,9 +62,10 @@ examples:
 --feed NAME=VALUE: VALUE is a number (1.5), a JSON array ([[1,2],[3,4]]) or
 @FILE.npy. Inputs not fed use their 'value' attribute (or the example's feeds).
 Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT,
-DIR/NAME_pair.FMT and DIR/NAME_book.FMT, where NAME is the graph file's stem. The backward graph is
-written in its teaching form (one op per local derivative) unless --optimize;
---passes-log prints what the passes would do (or did) without changing that.
+DIR/NAME_pair.FMT and DIR/NAME_book.FMT, where NAME is the graph file's stem.
+The backward graph is written in its teaching form (one op per local
+derivative) unless --optimize; --passes-log prints what the passes would do
+(or did) without changing that.
 Every output is checked before anything is written, and the set is written
 whole or not at all; existing files are replaced (the 'wrote' line says so),
 an output that is an input file is refused."""

@@ -109,28 +109,26 @@ def _gradient_outputs(args, name, inputs, forward=False) -> Outputs:
 
 
 def _grad_report(src, args, outs, forward_json=None):
+    """Compute, write every file, then print: a closed stdout pipe cannot cut the files short."""
     graph = src.graph
     feeds = parse_feeds(graph, args.feed, src.feeds)
     output = default_output(graph, args.output)
     wrt = default_wrt(graph, args.wrt)
     values, bwd, back, grads = compute_gradients(graph, feeds, output, wrt, optimize=args.optimize)
-    print(gradient_report(output, values[output], grads))
+    text = [gradient_report(output, values[output], grads)]
     if args.passes_log or args.optimize:
         log = bwd.graph.get("pass_log") or optimize(bwd, shapes=leaf_shapes(graph, values))[1]
         report = passes_report(log)
-        print()
-        print(report if args.passes_log else report.splitlines()[0] + " (written optimized; "
-              "--passes-log shows what each pass did)")
+        text.append(report if args.passes_log else report.splitlines()[0] + " (written "
+                    "optimized; --passes-log shows what each pass did)")
     makers = [lambda tmp: save(bwd, tmp), lambda tmp: render(graph, tmp, values=values),
               lambda tmp: render(bwd, tmp, values=back),
               lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back),
               lambda tmp: render_pair(graph, bwd, tmp, values=values, grads=back, style="book")]
     if forward_json is not None:
         makers.insert(0, lambda tmp: save(forward_json, tmp))
-    lines = outs.write(makers)
-    print()
-    for line in lines:
-        print(line)
+    text.append("\n".join(outs.write(makers)))
+    print("\n\n".join(text))
     return 0
 
 

@@ -72,6 +72,7 @@ def run_view(args) -> int:
     """Run ``gcompile view``: write the page, print one line saying what it holds."""
     from ..autodiff import grad
     from ..cli.inputs import default_output, default_wrt, load_graph, parse_feeds
+    from ..cli.outputs import Outputs, input_paths
     from ..evaluate import evaluate
     from .page import view
 
@@ -80,6 +81,9 @@ def run_view(args) -> int:
         raise GraphError(f"-o {args.out!r}: the viewer page is HTML; give a .html file name")
     if target.is_dir():
         raise GraphError(f"-o {args.out!r} is a directory; give a .html file name")
+    outs = Outputs(input_paths(args.graph, args.feed))   # never over an input, all or nothing
+    outs.add(target)
+    outs.check()
     src = load_graph(args.graph)
     graph = src.graph
     feeds = parse_feeds(graph, args.feed, src.feeds)
@@ -97,14 +101,10 @@ def run_view(args) -> int:
         leaves = {k: v for k, v in (values or {}).items()
                   if graph.nodes[k].get("op") in ("input", "const")}
         bwd = grad(graph, output, wrt, shapes=leaves or None)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise GraphError(f"cannot create directory {str(target.parent)!r}: "
-                         f"{err.strerror or err}") from None
-    page = view(graph, bwd, target, values, engine=args.engine, rankdir=args.rankdir)
+    (line,) = outs.write([lambda tmp: view(graph, bwd, tmp, values, engine=args.engine,
+                                           rankdir=args.rankdir)])
     what = "forward graph" if bwd is None else "forward and backward graphs"
-    print(f"wrote {page} ({graph.number_of_nodes()} forward nodes"
+    print(f"{line} ({graph.number_of_nodes()} forward nodes"
           + ("" if bwd is None else f", {bwd.number_of_nodes()} backward nodes")
           + f"; {what}, open it in a browser)")
     return 0
