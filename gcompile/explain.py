@@ -31,6 +31,8 @@ d price / d apple = 2.2
 """
 from __future__ import annotations
 
+import itertools
+
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -203,29 +205,19 @@ def local_derivative(graph, values, u, v, plan=None):
 
 
 def _paths(graph, source, target, reach, limit):
-    """Up to ``limit`` paths ``source`` -> ``target`` (iterative DFS inside ``reach``).
+    """Up to ``limit`` paths ``source`` -> ``target``, searched only inside ``reach``.
 
     ``reach`` holds the nodes that can reach ``target``, so every branch the
     search enters ends at ``target``: the cost is at most ``limit`` times the
-    longest path.
+    longest path (networkx's iterative simple-path search; in a DAG every path
+    is simple).
     """
     if source == target:
         return [[source]]
     if source not in reach:
         return []
-    found, path = [], [source]
-    stack = [iter(graph._succ[source])]
-    while stack and len(found) < limit:
-        nxt = next(stack[-1], None)
-        if nxt is None:
-            stack.pop()
-            path.pop()
-        elif nxt == target:
-            found.append(path + [target])
-        elif nxt in reach:
-            path.append(nxt)
-            stack.append(iter(graph._succ[nxt]))
-    return found
+    inside = graph.subgraph(set(reach) | {source, target})
+    return [list(p) for p in itertools.islice(nx.all_simple_paths(inside, source, target), limit)]
 
 
 def explain(graph, feeds, output, wrt, *, max_paths=64) -> Explanation:
