@@ -545,7 +545,7 @@
     })[0];
     if (!term) { ol.appendChild(el('li', 'no path: the derivative is 0', 'gc-hint')); return; }
     term.paths.forEach(function (p) {
-      var names = p.nodes.map(function (i) { return nodes[i].key; }).join(' \u2192 ');
+      var names = p.nodes.map(function (i) { return nodes[i].key; }).join(' \u2190 ');
       var li = el('li', null, 'gc-path-item');
       li.appendChild(el('span', names));
       if (p.product !== undefined) {
