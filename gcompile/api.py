@@ -39,6 +39,7 @@ from collections.abc import Mapping
 import networkx as nx
 
 from .errors import GraphError, describe_value
+from .graph import Plan, as_node_list
 from .schema import check_format
 
 __all__ = ["public", "export", "GRAPH_ARGS"]
@@ -90,25 +91,52 @@ _KINDS = {
     "max_paths": (_count, "a non-negative int"),
     "max_steps": (_count, "a non-negative int"),
     "max_rounds": (_count, "a non-negative int"),
+    "plan": (lambda value: isinstance(value, Plan), "a Plan made by gc.plan"),
     "dpi": (_number, "a number"),
     "eps": (_number, "a number"),
     "rtol": (_number, "a number"),
     "atol": (_number, "a number"),
 }
 
+#: Kinds that hold for one function only: (function name, parameter) -> (test, what).
+_FN_KINDS = {("check_grads", "seed"): (_count, "a non-negative int (a random seed)")}
+
 #: Functions taking ``**options`` that they pass on: name -> the function receiving them.
 _FORWARDS: dict = {}
 
 
+#: How messages name each graph argument.
+_NOUNS = {"fwd": "the forward graph", "bwd": "the backward graph",
+          "hessian_graph": "the Hessian graph", "hvp_graph": "the HVP graph"}
+
+
 def _graph(value, where, name):
+    noun = _NOUNS.get(name, "the graph")
     if not isinstance(value, nx.DiGraph):
-        raise GraphError(f"{where} {name!r}: expected a networkx DiGraph, got "
+        if name == "graph":
+            raise GraphError(f"{where}: expected a networkx DiGraph, got {type(value).__name__}")
+        raise GraphError(f"{where}: {noun}: expected a networkx DiGraph, got "
                          f"{type(value).__name__}")
     if value.is_multigraph():
-        raise GraphError(f"{where} {name!r}: needs a networkx DiGraph, got "
+        raise GraphError(f"{where}: {noun} needs a networkx DiGraph, got "
                          f"{type(value).__name__} (multigraphs are not supported: use one edge "
                          "with arg=[0, 1] for x*x)")
     check_format(value)
+
+
+def _nodes(given, params, graph_name):
+    """``output`` and ``wrt`` name nodes of the (first) graph argument."""
+    graph = given[graph_name]
+    for name in ("output", "wrt"):
+        if name in given and not (given[name] is None and params[name].default is None):
+            value = given[name]
+            if name == "output":
+                try:
+                    hash(value)
+                except TypeError:
+                    raise GraphError(f"output must be a node key, got {describe_value(value)}") \
+                        from None
+            as_node_list(graph, [value] if name == "output" else value, name)
 
 
 def _forward_names(fn, sig):
@@ -130,13 +158,14 @@ def public(fn, name=None):
     >>> public(area)(None)
     Traceback (most recent call last):
     ...
-    gcompile.errors.GraphError: area() 'graph': expected a networkx DiGraph, got NoneType
+    gcompile.errors.GraphError: area(): expected a networkx DiGraph, got NoneType
     """
     sig = inspect.signature(fn)
     label = f"{name or fn.__name__}()"
     params = sig.parameters
     graphs = [n for n in params if n in GRAPH_ARGS]
-    kinds = [(n, _KINDS[n]) for n in params if n in _KINDS]
+    kinds = [(n, _FN_KINDS.get((fn.__name__, n), _KINDS.get(n))) for n in params
+             if n in _KINDS or (fn.__name__, n) in _FN_KINDS]
     var_kw = next((n for n, p in params.items() if p.kind is p.VAR_KEYWORD), None)
     forwarded = _forward_names(fn, sig) if var_kw else None
     accepted = [n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
@@ -157,6 +186,8 @@ def public(fn, name=None):
         for n in graphs:
             if n in given:
                 _graph(given[n], label, n)
+        if graphs and graphs[0] in given:
+            _nodes(given, params, graphs[0])
         for n, (test, what) in kinds:
             if n in given:
                 value = given[n]

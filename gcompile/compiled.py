@@ -58,6 +58,7 @@ from .errors import GraphError, describe_value
 from .evaluate import evaluate
 from .feeds import MISSING, check_shape, read_input
 from .graph import ancestors, as_node_list, plan as make_plan
+from .limits import check_sizes
 from .emit import emit
 from .lowering import F8, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
@@ -223,6 +224,7 @@ class CompiledGradient:
         for (node, _, _), key in zip(self._inputs, sig):
             signature[node] = ((), F8) if key is _SCALAR else (key[1], key[0][1:])
         shapes = {node: s for node, (s, _) in signature.items()}
+        check_sizes(self.graph, self._plan, shapes)  # memory limit: gcompile.limits
         t0 = time.perf_counter()
         # gc.grad's records, lowered without building its DiGraph (same program)
         records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._plan)

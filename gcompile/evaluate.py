@@ -18,6 +18,7 @@ import numpy as np
 from .errors import GraphError, node_error
 from .feeds import MISSING, as_value, const_value, read_input
 from .graph import node_dicts, plan as make_plan
+from .limits import check_op, check_sizes, max_bytes as byte_limit
 from .namespace import namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
@@ -39,7 +40,7 @@ def leaf_value(graph, node, data, feeds):
                       data.get("shape"))
 
 
-def evaluate(graph, feeds=None, *, xp=None) -> dict:
+def evaluate(graph, feeds=None, *, xp=None, max_bytes=None) -> dict:
     """Evaluate every node of ``graph``; return ``{node: value}``.
 
     ``feeds`` maps input nodes to values; entries the graph does not read are
@@ -48,7 +49,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     attribute is true (the seed of a backward graph) takes its feed when given.
     ``xp`` is the array namespace; by default it comes from the fed values
     (:func:`gcompile.namespace.namespace_of`): numpy, or e.g. torch or dask
-    when the feeds are tensors or dask arrays.
+    when the feeds are tensors or dask arrays.  ``max_bytes`` caps the memory
+    its values may take (default: ``$GCOMPILE_MAX_BYTES``, else 1/8 of physical
+    memory; see :mod:`gcompile.limits`): a graph whose tensors would take more
+    is refused, naming the largest, before anything runs.
 
     Examples
     --------
@@ -57,10 +61,10 @@ def evaluate(graph, feeds=None, *, xp=None) -> dict:
     >>> round(float(evaluate(g, {"x": 0.0})["y"]), 3)
     1.0
     """
-    return interpreter(graph, xp=xp)(feeds)
+    return interpreter(graph, xp=xp, max_bytes=max_bytes)(feeds)
 
 
-def interpreter(graph, *, xp=None):
+def interpreter(graph, *, xp=None, max_bytes=None):
     """Validate ``graph`` once; return ``run(feeds) -> {node: value}`` to call many times.
 
     The graph is read when ``interpreter`` is called: later changes to it are
@@ -77,6 +81,10 @@ def interpreter(graph, *, xp=None):
     (-2.0, -3.0)
     """
     p = make_plan(graph)
+    limit = byte_limit(max_bytes)
+    # only a shape parameter (broadcast_to) or an array leaf can make a tensor
+    grows = limit is not None and any(q.get("shape") is not None for q in p.params.values())
+    sized = set()
     nodes = node_dicts(graph)[0]
     leaves, steps, feedable = [], [], []
     for v in p.order:
@@ -96,6 +104,12 @@ def interpreter(graph, *, xp=None):
         values = {v: leaf_value(graph, v, data, feeds) for v, data in leaves}
         fed = {v: as_value(feeds[v], v) for v in feedable if v in feeds}
         values.update(fed)
+        if limit is not None and (grows or fed or any([getattr(values[v], "ndim", 0)
+                                                       for v, _ in leaves])):
+            shapes = tuple([getattr(values[v], "shape", ()) for v, _ in leaves])
+            if shapes not in sized:  # checked once per set of leaf shapes
+                check_sizes(graph, p, dict(zip([v for v, _ in leaves], shapes)), limit=limit)
+                sized.add(shapes)
         ns = xp if xp is not None else namespace_of(
             [(v, values[v]) for v, _ in leaves if v in feeds] + list(fed.items()))
         if ns is not np:
@@ -130,7 +144,11 @@ _NUMBERS = (int, float, np.generic)
 
 
 def apply_op(opdef, node, args, params, xp=np):
-    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes."""
+    """Run one op's forward; any failure becomes a GraphError naming node, op and operand shapes.
+
+    A result that would pass the memory limit (:mod:`gcompile.limits`) is refused first.
+    """
+    check_op(opdef, node, args, params)
     try:
         return opdef.forward(xp, *args, **params)
     except Exception as err:  # numpy raises many types; the user needs node, op and shapes

@@ -151,6 +151,8 @@ def hvp(graph, output, wrt, v=None, *, shapes=None):
     12.0
     """
     wrt_list = as_node_list(graph, wrt, "wrt")
+    if not wrt_list:
+        raise GraphError("hvp needs at least one wrt node")
     joint = joint_graph(graph, grad(graph, output, wrt_list, shapes=shapes))
     static = infer_shapes(graph, shapes)
     taken = set(joint)
@@ -247,6 +249,8 @@ def hessian(graph, output, wrt, *, shapes=None):
     [[0.0, 1.0], [1.0, 0.0]]
     """
     wrt_list = as_node_list(graph, wrt, "wrt")
+    if not wrt_list:
+        raise GraphError("hessian needs at least one wrt node")
     static = infer_shapes(graph, shapes)
     for w in wrt_list:
         if static.get(w) is None:

@@ -214,18 +214,29 @@ def _attrs(item, skip, where, *names):
 
 
 # ----------------------------------------------------------------------- files
-def _format(path, fmt):
+#: File suffixes gc.save and gc.load know, and the format each means.
+SUFFIXES = {".json": "json", ".graphml": "graphml", ".xml": "graphml"}
+
+
+def _format(path, fmt, also=()):
     if fmt is None:
-        fmt = "graphml" if Path(path).suffix.lower() in (".graphml", ".xml") else "json"
+        suffix = Path(path).suffix
+        fmt = SUFFIXES.get(suffix.lower())
+        if fmt is None:
+            shown = f"suffix {suffix!r}" if suffix else "no suffix"
+            raise GraphError(f"{os.fspath(path)!r} has {shown}: graph files end in "
+                             f"{', '.join([*SUFFIXES, *also])} (or pass format='json' or "
+                             "'graphml')")
     if fmt not in ("json", "graphml"):
         raise GraphError(f"unknown graph file format {fmt!r} (use 'json' or 'graphml')")
     return fmt
 
 
 def save(graph, path, *, format=None) -> Path:
-    """Write ``graph`` to ``path``: GraphML for a ``.graphml`` path, else JSON.
+    """Write ``graph`` to ``path``: JSON for ``.json``, GraphML for ``.graphml`` (or ``.xml``).
 
-    Returns the path written.
+    Any other suffix is a GraphError unless ``format`` (``"json"`` or
+    ``"graphml"``) is given.  Returns the path written.
 
     Examples
     --------
@@ -237,7 +248,8 @@ def save(graph, path, *, format=None) -> Path:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise GraphError(f"save needs a file path, got {describe_value(path)}")
-    text = to_graphml(graph) if _format(path, format) == "graphml" else to_json(graph)
+    fmt = _format(path, format)
+    text = to_graphml(graph) if fmt == "graphml" else to_json(graph)
     try:
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -249,6 +261,8 @@ def save(graph, path, *, format=None) -> Path:
 def load(path, *, format=None, validate=True) -> nx.DiGraph:
     """Read a graph saved by :func:`save` (or by networkx) from ``path``; a ``.onnx`` path is
     imported with :func:`gcompile.from_onnx`.
+
+    The suffix says the format, as for :func:`save` (or pass ``format``).
 
     Examples
     --------
@@ -269,6 +283,6 @@ def load(path, *, format=None, validate=True) -> nx.DiGraph:
         from .onnx_import import from_onnx  # an ONNX model: needs the onnx extra
 
         return from_onnx(path)
-    if _format(path, format) == "graphml":
+    if _format(path, format, also=(".onnx",)) == "graphml":
         return from_graphml(data, source=name, validate=validate)
     return from_json(data, source=name, validate=validate)

@@ -413,3 +413,26 @@ def test_lone_surrogates_in_keys_and_values_round_trip(fmt, tmp_path):
     if fmt == "json":
         text = (tmp_path / "graph.json").read_text(encoding="utf-8")
         assert "\\udfff" in text
+
+
+@pytest.mark.parametrize("name", ["g.yaml", "g.txt", "g", "g.json.bak", "g.pkl"])
+def test_unknown_suffixes_are_refused_naming_the_supported_ones(name, tmp_path):
+    """Issue 11 item 7: gc.save(g, "x.yaml") wrote JSON silently."""
+    path = tmp_path / name
+    expected = r"graph files end in \.json, \.graphml, \.xml \(or pass format="
+    with pytest.raises(gc.GraphError, match=expected):
+        gc.save(apple()[0], path)
+    assert not path.exists()
+    path.write_text(gc.to_json(apple()[0]), encoding="utf-8")
+    with pytest.raises(gc.GraphError, match=r"graph files end in \.json, \.graphml, \.xml, "
+                                            r"\.onnx \(or pass format="):
+        gc.load(path)
+    assert sorted(gc.load(path, format="json")) == sorted(apple()[0])   # an explicit format
+    gc.save(apple()[0], path, format="graphml")
+    assert sorted(gc.load(path, format="graphml")) == sorted(apple()[0])
+
+
+@pytest.mark.parametrize("suffix", [".json", ".JSON", ".graphml", ".xml"])
+def test_known_suffixes_any_case(suffix, tmp_path):
+    path = gc.save(apple()[0], tmp_path / f"g{suffix}")
+    assert sorted(gc.load(path)) == sorted(apple()[0])

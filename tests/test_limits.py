@@ -1,0 +1,130 @@
+"""Resource limits (issue 11 item 22): a graph whose tensors would not fit is refused before it runs."""
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import gcompile as gc
+from gcompile import limits
+from gcompile.evaluate import interpreter
+
+#: The 223-byte file of the issue: broadcast a scalar to 20000 x 20000, then exp (3.2 GB each).
+ATTACK = {"nodes": [{"id": "x", "op": "input", "value": 1.0},
+                    {"id": "b", "op": "broadcast_to", "shape": [20000, 20000]},
+                    {"id": "e", "op": "exp"}],
+          "edges": [{"source": "x", "target": "b"}, {"source": "b", "target": "e"}]}
+
+
+def attack_graph(leaf="input"):
+    g = gc.from_json(json.dumps(ATTACK))
+    g.nodes["x"]["op"] = leaf
+    return g
+
+
+def _two_gb():
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+@pytest.mark.parametrize("command", ["eval", "grad"])
+def test_cli_refuses_the_issue_file_without_allocating(command, tmp_path):
+    path = tmp_path / "attack.json"
+    path.write_text(json.dumps(ATTACK))
+    env = dict(os.environ, GCOMPILE_MAX_BYTES="1G")
+    run = subprocess.run([sys.executable, "-m", "gcompile", command, str(path), "-o",
+                          str(tmp_path / "out")] if command == "grad" else
+                         [sys.executable, "-m", "gcompile", command, str(path)],
+                         capture_output=True, text=True, env=env, timeout=120,
+                         preexec_fn=_two_gb)  # 2 GB of address space: 3.2 GB cannot be allocated
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "over the limit of 1.07 GB (GCOMPILE_MAX_BYTES or max_bytes=)" in lines[0]
+    assert "node 'b' (op 'broadcast_to') alone has shape (20000, 20000), 3.2 GB" in lines[0]
+    assert "MemoryError" not in run.stderr
+
+
+def test_evaluate_refuses_before_running_and_names_the_largest_tensor(monkeypatch):
+    monkeypatch.delenv(limits.ENV, raising=False)
+    g = attack_graph()
+    with pytest.raises(gc.GraphError, match=r"would take 3.2 GB or more, over the limit of 100 MB"
+                                            r".*node 'b' \(op 'broadcast_to'\)"):
+        gc.evaluate(g, max_bytes=10 ** 8)
+    with pytest.raises(gc.GraphError, match="would take 6.4 GB, over the limit of 5 GB"):
+        gc.evaluate(g, max_bytes=5 * 10 ** 9)      # both tensors count: evaluate keeps them
+    with pytest.raises(gc.GraphError, match="over the limit"):
+        gc.gradients(g, {"x": 1.0}, "e", ["x"])  # default: 1/8 of physical memory ...
+    monkeypatch.setattr(limits, "physical_memory", lambda: 64 * 10 ** 9)   # ... of 64 GB
+    with pytest.raises(gc.GraphError, match="over the limit of 8 GB"):
+        gc.evaluate(gc.from_json(json.dumps(ATTACK).replace("20000, 20000", "40000, 40000")))
+
+
+def test_the_environment_variable_and_the_option(monkeypatch):
+    g = nx.DiGraph()
+    g.add_node("x", op="input")
+    g.add_node("b", op="broadcast_to", shape=(100, 100))
+    g.add_edge("x", "b")
+    monkeypatch.setenv(limits.ENV, "50000")
+    with pytest.raises(gc.GraphError, match=r"80 kB, over the limit of 50 kB"):
+        gc.evaluate(g, {"x": 1.0})
+    assert gc.evaluate(g, {"x": 1.0}, max_bytes=80_000)["b"].shape == (100, 100)  # option wins
+    for text in ("0", "none", "off"):
+        monkeypatch.setenv(limits.ENV, text)
+        assert gc.evaluate(g, {"x": 1.0})["b"].shape == (100, 100)
+    monkeypatch.setenv(limits.ENV, "1K")
+    with pytest.raises(gc.GraphError, match="over the limit of 1.02 kB"):
+        gc.evaluate(g, {"x": 1.0})
+    monkeypatch.setenv(limits.ENV, "lots")
+    with pytest.raises(gc.GraphError, match="GCOMPILE_MAX_BYTES='lots' is not a size"):
+        gc.evaluate(g, {"x": 1.0})
+    with pytest.raises(gc.GraphError, match="max_bytes must be a non-negative int"):
+        gc.evaluate(g, {"x": 1.0}, max_bytes=-1)
+
+
+def test_feeds_count_with_their_own_shapes(monkeypatch):
+    monkeypatch.setenv(limits.ENV, "100000")
+    g = nx.DiGraph()
+    g.add_node("x", op="input")
+    g.add_node("y", op="input")
+    g.add_node("s", op="add")
+    g.add_edge("x", "s", arg=0)
+    g.add_edge("y", "s", arg=1)
+    small = gc.evaluate(g, {"x": np.ones((50, 1)), "y": np.ones((1, 50))})
+    assert small["s"].shape == (50, 50)
+    with pytest.raises(gc.GraphError, match=r"node 's' \(op 'add'\) alone has shape \(200, 200\)"):
+        gc.evaluate(g, {"x": np.ones((200, 1)), "y": np.ones((1, 200))})  # outer sum: 320 kB
+    run = interpreter(g)
+    assert run({"x": np.ones((50, 1)), "y": np.ones((1, 50))})["s"].shape == (50, 50)
+    with pytest.raises(gc.GraphError, match="over the limit"):
+        run({"x": np.ones((200, 1)), "y": np.ones((1, 200))})
+
+
+def test_compile_and_constant_folding_refuse_too(monkeypatch):
+    monkeypatch.setenv(limits.ENV, "1G")
+    with pytest.raises(gc.GraphError, match="node 'b' .* alone has shape"):
+        gc.compile(attack_graph(), "e", ["x"])({"x": 1.0})
+    const = attack_graph("const")
+    with pytest.raises(gc.GraphError, match=r"node 'b' \(op 'broadcast_to'\): its result would "
+                                            r"take 3.2 GB, over the limit of 1.07 GB"):
+        gc.optimize(const)
+    with pytest.raises(gc.GraphError, match=r"node .* its result would take 3.2 GB"):
+        gc.grad(attack_graph(), "e", ["x"], optimize=True)   # folds ones_like(b) to a constant
+
+
+def test_default_is_an_eighth_of_physical_memory(monkeypatch):
+    monkeypatch.delenv(limits.ENV, raising=False)
+    assert limits.max_bytes() == int(limits.physical_memory() / 8)
+    assert limits.physical_memory() > 2 ** 28
+
+
+def test_scalar_graphs_skip_the_estimate(monkeypatch):
+    calls = []
+    monkeypatch.setattr(sys.modules["gcompile.evaluate"], "check_sizes",
+                        lambda *a, **k: calls.append(a))
+    g, feeds = __import__("gcompile.examples", fromlist=["apple"]).apple()
+    gc.evaluate(g, feeds)
+    assert calls == []
