@@ -52,99 +52,20 @@ import numpy as np
 
 from .errors import GraphError
 from .autodiff import paused_gc
-from .evaluate import apply_op
 from .graph import as_node_list
-from .pass_log import PassLog, _const_value, _prepare, _rebuild, _record
-from .registry import LEAF_OPS
-from .shapes import infer_shapes
-from .simplify import ALIAS, CONST, Facts, simplify, uniform
+from .pass_log import PassLog, _record
+from .pass_records import GraphFacts, Records
+from .simplify import ALIAS, CONST, simplify
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
            "optimize", "PassLog", "PASSES"]
-
-class _Records:
-    """A graph as per-node records while passes run: validated once, rebuilt once.
-
-    ``attrs``/``operands``/``ops``/``params`` hold the live nodes; ``alias``
-    maps every node replaced by another (over all passes run so far) to it.
-    Static shapes are inferred once: no pass changes the shape of a value.
-    """
-
-    def __init__(self, graph, shapes=None):
-        self.graph = graph
-        self.plan, self.attrs, self.operands = _prepare(graph)
-        self.order = self.plan.order
-        self.ops, self.params = dict(self.plan.ops), dict(self.plan.params)
-        self.alias = {}
-        self.shapes = shapes
-        self._static = None
-
-    @property
-    def static(self):
-        if self._static is None:
-            self._static = infer_shapes(self.graph, self.shapes, plan=self.plan)
-        return self._static
-
-    def final(self, n):
-        alias = self.alias
-        while n in alias:
-            n = alias[n]
-        return n
-
-    def replace(self, v, target):
-        """``v``'s value is ``target``'s: drop ``v``."""
-        self.alias[v] = target
-        del self.attrs[v]
-        self.ops.pop(v, None)
-
-    def remove(self, v):
-        del self.attrs[v]
-        self.ops.pop(v, None)
-
-    def build(self):
-        """The new DiGraph (graph attributes remapped through every alias)."""
-        return _rebuild(self.graph, self.order, self.attrs, self.operands, self.alias, {})
-
-
-class _GraphFacts(Facts):
-    """What the simplifier knows about a node during :func:`fold_constants`."""
-
-    def __init__(self, rec, fold_seed):
-        self.attrs, self.operands, self.fold_seed = rec.attrs, rec.operands, fold_seed
-        self.shape = rec.static.get
-        self.node = None
-
-    def dtype(self, u):
-        return None
-
-    def is_const(self, u):
-        d = self.attrs[u]
-        return d["op"] == "const" and (self.fold_seed or not d.get("feedable"))
-
-    def value(self, u):
-        return _const_value(self.attrs[u])
-
-    def uniform(self, u):
-        if not self.is_const(u):
-            return None
-        value = self.attrs[u]["value"]
-        return value if type(value) is float else uniform(value)
-
-    def producer(self, u):
-        d = self.attrs.get(u)
-        if d is None or d["op"] in LEAF_OPS or d.get("feedable"):
-            return None
-        return d["op"], self.operands[u]
-
-    def fold(self, opdef, args, params):
-        return apply_op(opdef, self.node, args, params)
 
 
 def _fold(rec, fold_seed=True):
     attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
     record = _record("fold_constants", len(attrs))
     static = rec.static
-    facts = _GraphFacts(rec, fold_seed)
+    facts = GraphFacts(rec, fold_seed)
     is_const = facts.is_const
     for v in rec.order:
         data = attrs.get(v)
@@ -218,7 +139,7 @@ def fold_constants(graph, *, shapes=None, fold_seed=True):
     >>> sorted(fold_constants(g).edges)
     [('x', 'z')]
     """
-    rec = _Records(graph, shapes)
+    rec = Records(graph, shapes)
     _fold(rec, fold_seed)
     return rec.build()
 
@@ -277,7 +198,7 @@ def eliminate_common_subexpressions(graph):
     >>> sorted(h.nodes), h.edges["a", "s"]["arg"]
     (['a', 's', 'x'], [0, 1])
     """
-    rec = _Records(graph)
+    rec = Records(graph)
     _cse(rec)
     return rec.build()
 
@@ -337,7 +258,7 @@ def eliminate_dead_code(graph, keep=None):
     ['x', 'y']
     """
     keep = None if keep is None else as_node_list(graph, keep, "keep")
-    rec = _Records(graph)
+    rec = Records(graph)
     _dce(rec, keep)
     return rec.build()
 
@@ -384,7 +305,7 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
     if not passes:
         return graph.copy(), log
     with paused_gc():
-        rec = _Records(graph, shapes)
+        rec = Records(graph, shapes)
         for round_ in range(max(1, max_rounds)):
             changed = False
             for name in passes:

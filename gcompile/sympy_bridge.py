@@ -143,10 +143,12 @@ def from_sympy(exprs, name="output") -> nx.DiGraph:
     builder = _Builder(sp)
     for key, expr in items:
         try:
-            expr = sp.sympify(expr)
-        except (sp.SympifyError, TypeError):
-            raise GraphError(f"from_sympy: {describe_value(expr)} is not a sympy expression") \
-                from None
+            parsed = sp.sympify(expr, strict=True)
+        except (sp.SympifyError, TypeError, ValueError):
+            parsed = None
+        if not isinstance(parsed, sp.Expr):
+            raise GraphError(f"from_sympy: {describe_value(expr)} is not a sympy expression")
+        expr = parsed
         builder.build(expr, final=key)
     g = builder.g
     g.graph["output"] = items[0][0]

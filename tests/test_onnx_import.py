@@ -220,3 +220,11 @@ def test_cli_reads_onnx_files(tmp_path, capsys):
     assert "d y / d" in text and "W" in text
     assert main(["eval", str(path), "--feed", x]) in (0, None)
     assert "y/AB" in capsys.readouterr().out
+
+
+def test_the_model_passed_in_is_not_mutated():
+    m, inputs = _build(OP_MODELS[-1])
+    before = m.SerializeToString()
+    g = gc.from_onnx(m)
+    gc.to_onnx(g, feeds=inputs)
+    assert m.SerializeToString() == before

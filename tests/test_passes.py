@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gcompile as gc
-from gcompile.examples import apple, apple_orange
+from gcompile.examples import apple, apple_orange, two_layer_net
 from gcompile.passes import (PASSES, eliminate_common_subexpressions, eliminate_dead_code,
                              fold_constants, optimize)
 
@@ -304,13 +304,19 @@ def _as_data(g):
             {(u, v): repr(d) for u, v, d in g.edges(data=True)}, repr(sorted(g.graph.items())))
 
 
-@pytest.mark.parametrize("make", [apple, apple_orange])
+@pytest.mark.parametrize("make", [apple, apple_orange, two_layer_net, "forward"])
 @pytest.mark.parametrize("fold_seed", [True, False])
 def test_optimize_rebuilding_once_equals_the_passes_applied_one_by_one(make, fold_seed):
     """optimize runs its passes on records and builds one graph; same graph and log as
     applying the public single-pass functions in turn (each builds its own graph)."""
-    g, _ = make()
-    bwd = gc.grad(g, "price", g.graph["wrt"])
+    if make == "forward":
+        g, feeds = two_layer_net()
+        bwd = g
+    else:
+        g, feeds = make()
+        out = g.graph.get("output", "price")
+        bwd = gc.grad(g, out, g.graph["wrt"],
+                      shapes={k: np.shape(v) for k, v in feeds.items()})
     small, log = optimize(bwd, fold_seed=fold_seed)
     current, runs = bwd, []
     for _ in range(4):
