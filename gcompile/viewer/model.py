@@ -28,24 +28,43 @@ __all__ = ["element_ids", "build_model", "gradient_nodes", "COLLAPSE_NODES"]
 COLLAPSE_NODES = 150
 
 
-def element_ids(fwd, bwd=None):
-    """``(side, key) -> SVG element id`` as :mod:`gcompile.drawing` names its nodes.
+def element_ids(fwd, bwd=None, diagram_ids=None):
+    """``(side, key) -> SVG element id``: ``side`` is ``"f"`` (forward graph, or the only
+    graph) or ``"b"`` (backward nodes drawn in their own element).
 
-    ``side`` is ``"f"`` (forward graph, or the only graph) or ``"b"`` (the
-    backward nodes the pair picture draws).  Mirrors ``to_dot`` (``n<i>``) and
-    ``pair_to_dot`` (``fwd<i>``, ``bwd<i>``); to be replaced by the diagram's
-    own id map once :class:`~gcompile.drawing.base.Diagram` records it.
+    ``diagram_ids`` is the drawing's own map (:attr:`gcompile.drawing.base.Diagram.ids`:
+    keys for one graph, ``("fwd", key)``/``("bwd", key)`` for a pair); an element is
+    claimed once (a backward read of a forward value is drawn as that forward node; a
+    collapsed ``box`` group holds all its members).  Without it the ids are those
+    ``to_dot`` (``n<i>``) and ``pair_to_dot`` (``fwd<i>``, ``bwd<i>``) give.
 
     Examples
     --------
+    >>> import gcompile as gc
     >>> from gcompile.examples import apple
-    >>> element_ids(apple()[0])[("f", "tax")]
+    >>> g, _ = apple()
+    >>> element_ids(g)[("f", "tax")]
     'n2'
+    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
+    >>> ids = element_ids(g, bwd, gc.drawing.pair.pair_to_dot(g, bwd).ids)
+    >>> ids[("f", "apple")], ids[("b", "dapple")], ("b", "apple") in ids
+    ('fwd0', 'bwd3', False)
     """
-    if bwd is None:
-        return {("f", key): f"n{i}" for i, key in enumerate(fwd.nodes)}
-    ids = {("f", key): f"fwd{i}" for i, key in enumerate(fwd.nodes)}
-    ids.update({("b", key): f"bwd{i}" for i, key in enumerate(drawn_backward_nodes(fwd, bwd))})
+    if not diagram_ids:
+        if bwd is None:
+            return {("f", key): f"n{i}" for i, key in enumerate(fwd.nodes)}
+        ids = {("f", key): f"fwd{i}" for i, key in enumerate(fwd.nodes)}
+        ids.update({("b", key): f"bwd{i}"
+                    for i, key in enumerate(drawn_backward_nodes(fwd, bwd))})
+        return ids
+    ids, taken = {}, set()
+    sides = [("f", fwd, "fwd")] + ([("b", bwd, "bwd")] if bwd is not None else [])
+    for side, graph, tag in sides:
+        for key in graph.nodes:
+            element = diagram_ids.get(key) if bwd is None else diagram_ids.get((tag, key))
+            if element is not None and element not in taken:
+                ids[side, key] = element
+                taken.add(element)
     return ids
 
 
@@ -120,7 +139,7 @@ def _has(values, key):
         return False
 
 
-def build_model(fwd, bwd=None, values=None, grads=None, *, title=None):
+def build_model(fwd, bwd=None, values=None, grads=None, *, title=None, diagram_ids=None):
     """The page's data and the index ``(side, key) -> position in data["nodes"]``.
 
     The data holds ``nodes`` (entries with ``links``), ``groups``, ``collapsed``
@@ -136,7 +155,7 @@ def build_model(fwd, bwd=None, values=None, grads=None, *, title=None):
     """
     values = dict(values or {})
     bvalues = {**values, **dict(grads or {})}
-    ids = element_ids(fwd, bwd)
+    ids = element_ids(fwd, bwd, diagram_ids)
     index = {}
     nodes = []
     for (side, key), element in ids.items():

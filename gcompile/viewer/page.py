@@ -196,7 +196,8 @@ def view(fwd, bwd=None, path=None, values=None, grads=None, *, engine="auto", ti
         diagram = pair_to_dot(fwd, bwd, values, grads, **style)
     diagram.gc_engine = engine
     svg = slim_svg(diagram.svg())
-    data, index = build_model(fwd, bwd, values, grads, title=title)
+    data, index = build_model(fwd, bwd, values, grads, title=title,
+                              diagram_ids=getattr(diagram, "ids", None))
     data["paths"] = _paths_data(fwd, bwd, values, index)
     data["theme"] = style.get("theme", "light")
     heading = title or _heading(fwd, bwd)
