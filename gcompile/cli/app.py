@@ -47,8 +47,10 @@ examples:
   gcompile explain apple                    the chain rule with numbers: 1 * 1.1 * 2 = 2.2
   gcompile compare apple                    forward vs backward: sizes, residuals, transpose
   gcompile step-through apple -o apple.html a page stepping through backpropagation
+  gcompile view apple -o apple.html         an interactive page linking forward and backward
+  gcompile grad model.onnx -o out           an ONNX model's gradient graph
 
-GRAPH is a graph file (.json node-link or .graphml) or, when no such file
+GRAPH is a graph file (.json node-link, .graphml or .onnx) or, when no such file
 exists, the name of a bundled example. Docs: docs/cli.md."""
 
 _GRAD_EPILOG = """\
