@@ -5,7 +5,7 @@ reader of the format can check without knowing what an op does: node keys are
 usable keys, ``op`` is a string, and every documented attribute (``shape``,
 ``value``, ``arg``, ``axis``, ``axes``, ``keepdims``, ``label``, ``group``,
 ``origin``, ``role``, ``rule``, ``local``, ``wrt_arg``, ``feedable``,
-``order``; graph attributes ``output``, ``wrt``, ``grads``, ``seed``) has a
+``order``, ``along``; graph attributes ``output``, ``wrt``, ``grads``, ``seed``) has a
 type the format allows.  It does not import the op registry: what an op takes
 (arity, operand positions, parameters) is checked by :mod:`gcompile.checks`.
 Other attributes are the user's own and are not checked.
@@ -230,6 +230,18 @@ def _count(name):
     return check
 
 
+def _along(value, where):
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(e, (list, tuple)) and len(e) == 3 and _is_int(e[2]) and e[2] >= 0
+        for e in value)
+    if not ok:
+        raise GraphError(f"{where}: attribute 'along' must be a list of (u, v, position) "
+                         f"edges, got {describe_value(value)}")
+    for u, v, _ in value:
+        check_key(u, f"{where}: attribute 'along': node key")
+        check_key(v, f"{where}: attribute 'along': node key")
+
+
 _NODE_CHECKS = {
     "axis": _axis, "axes": _axes,
     "keepdims": _typed("keepdims", (bool, np.bool_), "True or False"),
@@ -237,7 +249,7 @@ _NODE_CHECKS = {
     "label": _text("label"), "group": _text("group"),
     "role": _typed("role", (str,), "a string"), "rule": _typed("rule", (str,), "a string"),
     "origin": _key_attr("origin"), "local": _key_attr("local"),
-    "wrt_arg": _count("wrt_arg"), "order": _count("order"),
+    "wrt_arg": _count("wrt_arg"), "order": _count("order"), "along": _along,
 }
 
 
