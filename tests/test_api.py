@@ -109,7 +109,8 @@ _JUNK = [None, 3.5, [1, "a"], object(), nx.Graph(), {"a": object()}, "nope", np.
                           "fold_constants", "hessian", "hessian_values", "hvp", "hvp_values",
                           "joint_graph", "optimize", "render_passes", "step_through", "defop",
                           "to_onnx", "view"])
-def test_wrong_argument_types_unknown_keywords_and_missing_arguments(name, tmp_path):
+def test_wrong_argument_types_unknown_keywords_and_missing_arguments(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a junk string may be taken as a path and written
     args, kwargs = _fixtures(tmp_path)[name]
     fn = getattr(gc, name)
     with pytest.raises(gc.GraphError, match="unexpected keyword argument 'bogus'"):
