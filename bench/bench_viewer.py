@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -106,14 +107,16 @@ def section(g, r, n_nodes):
         f"({g.number_of_edges():,} edges) with a `group` per 100 nodes, values on every edge, "
         "as one `gc.view` page (forward graph) opened in headless Chromium over the DevTools "
         "protocol.", "",
-        f"Machine: {machine()}.", "",
+        f"Machine: {machine()}, load average {os.getloadavg()[0]:.1f} (shared). Each browser "
+        "time includes a forced style and layout after the action.", "",
         "| step | time |", "|---|---:|",
         f"| layout: `gc.view` writing the page (DOT, Graphviz, data; {r['size']:,} bytes) "
         f"| {r['layout']:.1f} s |",
-        f"| page interactive (navigation to the script's ready mark; {r['first']:,} nodes "
-        f"visible, groups collapsed) | {r['ready']:.2f} s |",
+        f"| page interactive (navigation to the script's ready mark, after its first layout; "
+        f"opens folded to {n_nodes // 100} group boxes, {r['first']:,} loose nodes) "
+        f"| {r['ready']:.2f} s |",
         f"| the same, wall clock from the test driver | {r['wall']:.2f} s |",
-        f"| search 'n4999' (highlight, move the view) | {ms(r['search'])} |",
+        f"| search 'n4999' (highlight, open its group, move the view) | {ms(r['search'])} |",
         f"| clear the search | {ms(r['clear'])} |",
         f"| expand all {n_nodes // 100} groups ({r['visible']:,} nodes visible) "
         f"| {ms(r['expand'])} |",

@@ -22,6 +22,8 @@ SOURCES = {"apple_korean": "make_gallery:korean_apple"}
 SHOWS = {"orders": "hvp"}
 #: Options a picture needs beyond its example's defaults (make_gallery's CALLS say the same).
 EXTRA = {("apple_orders", "orders"): {"wrt": "apple, tax"}}
+#: Cases drawn from ``gc.grad(..., optimize=True)`` (make_gallery's "apple_optimized").
+OPTIMIZED = ("apple_optimized",)
 
 IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\(images/(?P<file>[^)\s]+\.svg)\)\s*$")
 
@@ -48,6 +50,8 @@ def options_of(name, view, style):
             continue
         options[key] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
     options.update(EXTRA.get((name, view), {}))
+    if name in OPTIMIZED and view in ("backward", "pair", "book"):
+        options["optimize"] = "yes"
     return options
 
 

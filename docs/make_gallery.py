@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gcompile as gc
 from gcompile.examples import EXAMPLES, apple
-from gcompile.drawing.base import export
+from gcompile.drawing.base import layout
 
 DOCS = Path(__file__).resolve().parent
 IMAGES = DOCS / "images"
@@ -42,6 +42,9 @@ grads = gc.evaluate(bwd, values)
 
 How to read the pictures:
 
+- **book** (`gc.render_pair(..., style="book")`): the figure of *Deep Learning from Scratch*,
+  chapter 5: the forward graph once; above each edge the value flowing forward, beneath it in
+  red the gradient flowing back along it (right to left); the output receives the seed `1`.
 - **forward**: inputs are blue rounded boxes, ops are ellipses with their symbol,
   the output has a double border and its value inside; each edge carries the
   value flowing along it.
@@ -50,8 +53,9 @@ How to read the pictures:
   boxes are forward values the backward pass reads; final gradients are green
   with a double border.
 - **pair** (`gc.render_pair`): the forward graph on top, the backward graph below
-  flowing back, each backward node in the column and colour of the forward node
-  it differentiates; dashed arrows are the residuals, the forward values kept in
+  flowing back (right to left), each gradient `dX` in the column and colour of its
+  variable `X`, the seed under the output; the forward graph's groups (layers) are
+  clusters in both parts; dashed arrows are the residuals, the forward values kept in
   memory for the backward pass.
 """
 
@@ -68,8 +72,10 @@ def korean_apple():
 CALLS = {"forward": "gc.render(g, \"{file}\", values{style})",
          "backward": "gc.render(bwd, \"{file}\", grads{style})",
          "pair": "gc.render_pair(g, bwd, \"{file}\", values, grads{style})",
+         "book": "gc.render_pair(g, bwd, \"{file}\", values, grads, style=\"book\"{style})",
          "passes": "gc.render_passes(bwd, \"{file}\", values{style})",
-         "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})"}
+         "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})",
+         "hessian": "gc.render(gc.hessian(g, \"price\", g.graph[\"wrt\"]), \"{file}\"{style})"}
 NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browsers draw them with "
                          "the font stack the SVG names.",
          "apple_dark": "`theme=\"dark\"`.",
@@ -77,7 +83,14 @@ NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browser
                             "the backward nodes carrying the gradient back along it.",
          "apple_orange_passes": "The backward graph before and after `gc.optimize`: removed, "
                                 "merged and aliased nodes are dashed, with a note.",
-         "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order."}
+         "apple_orders": "A Hessian-vector product (`gc.hvp`) coloured by derivative order.",
+         "apple_hessian": "The full Hessian of the apple price (3 inputs, 103 nodes), its nodes "
+                          "grouped by derivative order: the forward graph, the first backward "
+                          "pass, the second.",
+         "apple_optimized": "`bwd = gc.grad(g, \"price\", wrt, optimize=True)`: the passes alias "
+                            "the tax gradient to the forward value `apple_price` (d price / d tax "
+                            "= apple_price = 200); the pictures still label it `dtax`, pointing "
+                            "at the node that holds it."}
 
 
 def pictures():
@@ -88,21 +101,26 @@ def pictures():
     cases.append(("apple_highlight", apple, {"highlight": ["apple", "apple_price", "price"]}))
     cases.append(("apple_orange_passes", EXAMPLES["apple_orange"], {}))
     cases.append(("apple_orders", apple, {}))
+    cases.append(("apple_optimized", apple, {}))
+    cases.append(("apple_hessian", apple, {}))
     for name, make, style in cases:
         g, feeds = make()
-        bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
+        bwd = gc.grad(g, g.graph["output"], g.graph["wrt"], optimize=name == "apple_optimized")
         values = gc.evaluate(g, feeds)
         grads = gc.evaluate(bwd, values)
         diagrams = {"pair": gc.render_pair(g, bwd, None, values, grads, **style)}
         if name == "apple_orange_passes":
             diagrams = {"passes": gc.render_passes(bwd, None, values)}
+        elif name == "apple_hessian":
+            diagrams = {"hessian": gc.render(gc.hessian(g, "price", g.graph["wrt"]))}
         elif name == "apple_orders":
             diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
         if name in EXAMPLES:
-            diagrams = {"forward": gc.to_dot(g, values, **style),
+            diagrams = {"book": gc.render_pair(g, bwd, None, values, grads, style="book"),
+                        "forward": gc.to_dot(g, values, **style),
                         "backward": gc.to_dot(bwd, grads, **style), **diagrams}
         for view, diagram in diagrams.items():
-            yield name, view, f"{name}_{view}.svg", export(diagram.source, "svg", ENGINE), style
+            yield name, view, f"{name}_{view}.svg", layout(diagram, "svg", ENGINE), style
 
 
 def gallery_markdown(entries):

@@ -7,7 +7,8 @@ Examples
 ['accumulation', 'forward_value']
 """
 from . import optable as _optable  # noqa: F401  (registers the built-in ops)
-from . import optable_nn as _optable_nn  # noqa: F401  (conv, pooling, gather, concat ops)
+from . import optable_nn as _optable_nn  # noqa: F401  (conv and pooling ops)
+from . import optable_array as _optable_array  # noqa: F401  (gather, concat, batched matmul)
 from .autodiff import ROLES, grad, gradients
 from .compiled import CompiledGradient, compile  # noqa: A004  (gc.compile; shadows the builtin only here)
 from .errors import GraphError
@@ -30,6 +31,8 @@ from .step_through import step_through
 from .onnx_import import from_onnx
 from .onnx_export import to_onnx
 from .viewer import view
+from .sympy_bridge import from_sympy, to_sympy
+from .torch_import import from_torch
 
 __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "check_grads",
            "compile", "defop", "evaluate",
@@ -39,7 +42,7 @@ __all__ = ["CompiledGradient", "GraphBuilder", "GraphError", "ROLES", "OpDef", "
 __all__ += ["Explanation", "PassLog", "Report", "compare", "eliminate_common_subexpressions",
             "eliminate_dead_code", "explain", "fold_constants", "hessian", "hessian_values", "hvp",
             "hvp_values", "joint_graph", "optimize", "render_passes", "step_through"]
-__all__ += ["from_onnx", "to_onnx", "view"]
+__all__ += ["from_onnx", "from_sympy", "from_torch", "to_onnx", "to_sympy", "view"]
 __version__ = "0.1.0"
 
 from .api import export as _export

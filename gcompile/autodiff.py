@@ -93,7 +93,10 @@ class _Builder:
             names[ref.id] = key
         for i, hint in enumerate(self.hints):
             if names[i] is None:
-                names[i] = unique_key(hint, used)
+                if hint in used:
+                    hint = unique_key(hint, used)
+                used.add(hint)
+                names[i] = hint
         for attrs in self.attrs:
             if "local" in attrs:
                 attrs["local"] = names[attrs["local"]]
@@ -246,26 +249,26 @@ def _name_contributions(b, contribs, totals):
     consumer and position (a rule may also return ``g`` itself, which keeps its name)."""
     attrs, operands, hints = b.attrs, b.operands, b.hints
     for u, parts in contribs.items():
-        seen = {}
-        for _, consumer, _ in parts:
-            seen[consumer] = seen.get(consumer, 0) + 1
+        du = f"d{label(u)}"
+        if len(parts) > 1:
+            seen = {}
+            for _, consumer, _ in parts:
+                seen[consumer] = seen.get(consumer, 0) + 1
         for ref, consumer, pos in parts:
             data = attrs[ref.id]
-            if consumer is None or data["origin"] != consumer or data.get("wrt_arg") != pos:
-                continue
+            if data.get("wrt_arg") != pos or data["origin"] != consumer or consumer is None:
+                continue  # not the rule's own node: g itself, or the seed
             if len(parts) == 1:
-                hints[ref.id] = f"d{label(u)}"
+                hints[ref.id] = du
             else:
-                suffix = f"#{pos}" if seen[consumer] > 1 else ""
-                hints[ref.id] = f"d{label(u)}@{label(consumer)}{suffix}"
+                hints[ref.id] = f"{du}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
             inner = operands[ref.id][0] if data["role"] == "unbroadcast" else ref.id
             last = attrs[inner]
-            g = totals[consumer].id
-            if last["op"] == "mul" and last["role"] == "local_derivative" \
-                    and last["origin"] == consumer and last.get("wrt_arg") == pos \
-                    and g in operands[inner]:
+            if last["op"] == "mul" and last.get("wrt_arg") == pos and last["origin"] == consumer \
+                    and last["role"] == "local_derivative":
+                g = totals[consumer].id
                 others = [o for o in operands[inner] if o != g]
-                if others:
+                if len(others) < len(operands[inner]) and others:
                     last["local"] = others[0]
 
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError
-from .escape import key_markdown, key_text, label as _name, markdown, text
+from .errors import GraphError, label
+from .escape import key_markdown, key_text, markdown, text
 from .graph import active_nodes, plan as make_plan
 from .shapes import infer_shapes
 
@@ -88,14 +88,14 @@ class Report:
     def to_dict(self):
         """Plain data (node keys as text) for JSON."""
         return {"forward": self.forward, "backward": self.backward,
-                "correspondence": {_name(k): [_name(n) for n in v]
+                "correspondence": {label(k): [label(n) for n in v]
                                    for k, v in self.correspondence.items()},
-                "residuals": [dict(r, node=_name(r["node"]),
+                "residuals": [dict(r, node=label(r["node"]),
                                    shape=None if r["shape"] is None else list(r["shape"]))
                               for r in self.residuals],
                 "residual_bytes": self.residual_bytes,
-                "transpose": [dict(t, edge=[_name(t["edge"][0]), _name(t["edge"][1])],
-                                   via=None if t["via"] is None else _name(t["via"]))
+                "transpose": [dict(t, edge=[label(t["edge"][0]), label(t["edge"][1])],
+                                   via=None if t["via"] is None else label(t["via"]))
                               for t in self.transpose],
                 "transpose_ok": self.transpose_ok}
 

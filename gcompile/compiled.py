@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import builtins
 import linecache
-import numbers
 import time
 import tracemalloc
 from collections.abc import Mapping
@@ -56,7 +55,8 @@ import numpy as np
 
 from .autodiff import backward_records, grad, paused_gc
 from .errors import GraphError, describe_value
-from .evaluate import as_value, evaluate
+from .evaluate import evaluate
+from .feeds import MISSING, check_shape, read_input
 from .graph import ancestors, as_node_list, plan as make_plan
 from .limits import check_sizes
 from .emit import emit
@@ -65,7 +65,6 @@ from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
 __all__ = ["compile", "CompiledGradient"]
 
-_MISSING = object()
 _SCALAR = "float"
 _counter = [0]
 
@@ -133,13 +132,13 @@ class CompiledGradient:
         self._fingerprint = (graph.number_of_nodes(), graph.number_of_edges())
         wanted = ancestors(graph, [self.output] + self.wrt)
         nodes = graph.nodes
-        self._inputs = [(v, nodes[v].get("value", _MISSING), _declared(nodes[v]))
+        self._inputs = [(v, nodes[v].get("value", MISSING), _declared(nodes[v]))
                         for v in p.order if v not in p.ops and v in wanted
                         and nodes[v]["op"] == "input"]
         self.signatures = {}
         self.fallbacks = 0
         self._last = None
-        if feeds is not None or all(d is not _MISSING for _, d, _ in self._inputs):
+        if feeds is not None or all(d is not MISSING for _, d, _ in self._inputs):
             self._specialize(*self._arguments(feeds or {}))
 
     def __call__(self, feeds):
@@ -195,19 +194,16 @@ class CompiledGradient:
         foreign = False
         for node, default, declared in self._inputs:
             value = feeds.get(node, default)
-            if value is _MISSING:
-                raise GraphError(f"missing feed for input node {node!r}")
             kind = type(value)
-            if kind is float:
+            if kind is float:  # fast paths: what read_input keeps as it is (floats as float64)
                 key = _SCALAR
             elif kind is np.ndarray and value.dtype.kind in "biuf" and value.ndim:
                 key = (value.dtype.str, value.shape)
             else:
-                value, key = _convert(value, node)
+                value, key = _convert(read_input(node, value, None), node)
                 foreign = foreign or len(key) == 3
             if declared is not None and (() if key is _SCALAR else key[1]) != declared:
-                raise GraphError(f"input {node!r} declares shape {declared} but was fed "
-                                 f"{describe_value(value)}")
+                check_shape(node, value, declared)
             args.append(value)
             sig.append(key)
         if foreign:  # one library for all feeds (GraphError naming the inputs otherwise)
@@ -293,11 +289,8 @@ def _declared(data):
 
 
 def _convert(value, node):
-    """A feed that is not a float or a plain numeric array: as the interpreter reads it."""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
-            and not isinstance(value, np.generic):
-        return float(value), _SCALAR
-    value = as_value(value, node)
+    """A feed read by :func:`gcompile.feeds.read_input` and its signature key: float64
+    scalars run as Python floats; every other value keeps its dtype, 0-d ones too."""
     if is_foreign_array(value):  # torch, dask...: the library and device are in the key
         dtype = _dtype_str(value.dtype)
         return value, (dtype, tuple(value.shape), (library_of(value), device_of(value)))

@@ -13,7 +13,7 @@ Examples
 <BLANKLINE>
 | path | factors | product |
 |---|---|---|
-| price → tax | 1 × 200 | 200 |
+| price ← tax | 1 × 200 | 200 |
 <BLANKLINE>
 sum over 1 path: 200
 """
@@ -44,7 +44,7 @@ def explanation_markdown(explanation) -> str:
             continue
         lines += ["| path | factors | product |", "|---|---|---|"]
         for path in term["paths"]:
-            chain = " → ".join(_cell(n) for n in path["nodes"])
+            chain = " ← ".join(_cell(n) for n in path["nodes"])  # output first, as str() writes
             factors = " × ".join(_fmt(f) for f in path["factors"])
             lines.append(f"| {chain} | {factors} | {_fmt(path['product'])} |")
         n = len(term["paths"])

@@ -38,8 +38,8 @@ __all__ = ["SHOWS", "OPTIONS", "FigureSpec", "Figure", "GradientCheckError", "pa
 #: What a figure can show.
 SHOWS = ("forward", "backward", "pair", "book", "passes", "hessian", "hvp", "view")
 #: Every option a figure accepts.
-OPTIONS = ("source", "output", "wrt", "feed", "show", "check", "theme", "rankdir", "highlight",
-           "engine", "caption", "alt")
+OPTIONS = ("source", "output", "wrt", "feed", "show", "check", "optimize", "theme", "rankdir",
+           "highlight", "engine", "caption", "alt")
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -57,6 +57,7 @@ class FigureSpec:
     feed: tuple = ()
     show: str = "pair"
     check: bool = False
+    optimize: bool = False
     theme: str | None = None
     rankdir: str | None = None
     highlight: tuple = ()
@@ -125,14 +126,18 @@ def parse_options(options) -> FigureSpec:
     show = (options.get("show") or "pair").strip()
     if show not in SHOWS:
         raise GraphError(f"show: unknown value {show!r}; choose one of {', '.join(SHOWS)}")
-    check = options.get("check")
-    check = check is not None and str(check).strip().lower() not in ("false", "no", "0")
+    check, optimize = (_flag(options.get(k)) for k in ("check", "optimize"))
     text = {k: (options.get(k) or "").strip() or None
             for k in ("output", "theme", "rankdir", "caption", "alt")}
-    return FigureSpec(source=source, show=show, check=check, wrt=_names(options.get("wrt")),
+    return FigureSpec(source=source, show=show, check=check, optimize=optimize, wrt=_names(options.get("wrt")),
                       feed=split_feeds(options.get("feed")),
                       highlight=_names(options.get("highlight")),
                       engine=(options.get("engine") or "graphviz-pure").strip(), **text)
+
+
+def _flag(value):
+    """A flag option: given (empty or true) or not (absent, false, no, 0)."""
+    return value is not None and str(value).strip().lower() not in ("false", "no", "0")
 
 
 def load_source(source, base_dirs=()):
@@ -261,7 +266,7 @@ def build_figure(spec: FigureSpec, base_dirs=()) -> Figure:
             gc.check_grads(graph, feeds, output, wrt)
         except GraphError as err:
             raise GradientCheckError(f"gradient check of {spec.source!r} failed: {err}") from None
-    bwd = gc.grad(graph, output, wrt)
+    bwd = gc.grad(graph, output, wrt, optimize=spec.optimize)
     values = gc.evaluate(graph, feeds) if fed else None
     grads = gc.evaluate(bwd, values) if fed else None
     style = {k: v for k, v in (("theme", spec.theme), ("rankdir", spec.rankdir)) if v}

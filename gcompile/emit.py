@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from .lowering import CONST, INPUT, OP
+from .lowering import CONST, F8, INPUT, OP
 
 __all__ = ["emit", "Emitted", "sanitize", "MAX_FUSE_DEPTH"]
 
@@ -181,7 +181,7 @@ def emit(prog, targets, *, release=True, xp=np):
 
     Array nodes call the registry forwards on the namespace ``xp``.
     """
-    kinds, payload, shapes = prog.kinds, prog.payload, prog.shapes
+    kinds, payload, shapes, dtypes = prog.kinds, prog.payload, prog.shapes, prog.dtypes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
     uses = {}
@@ -215,7 +215,10 @@ def emit(prog, targets, *, release=True, xp=np):
     def text(j, scalar, reads, notes):
         kind = kinds[j]
         if kind == INPUT:
-            return f"i{payload[j]}" if scalar or shapes[j] != () else f"f64(i{payload[j]})"
+            # a 0-d float64 array reads as numpy's float64 scalar, as ops on it return;
+            # other dtypes (float16, integer labels) keep their own
+            return f"f64(i{payload[j]})" if shapes[j] == () and not scalar \
+                and dtypes[j] == F8 else f"i{payload[j]}"
         if kind == CONST:
             return names.const(payload[j], scalar)
         if j in fused:

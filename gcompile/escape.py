@@ -17,7 +17,7 @@ used by every printer (the command's tables, :func:`gcompile.explain`,
   text in a table cell or a paragraph.
 
 :func:`key_text` and :func:`key_markdown` do the same for a node key, shown
-as the key itself when it is a string and by ``repr`` otherwise.
+by :func:`gcompile.errors.label` (a string as itself, other keys by ``repr``).
 
 Examples
 --------
@@ -30,24 +30,15 @@ a\\nb\\x1b[31m
 """
 from __future__ import annotations
 
-__all__ = ["label", "text", "markdown", "key_text", "key_markdown"]
+from .errors import label
+
+__all__ = ["text", "markdown", "key_text", "key_markdown"]
 
 _BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 _UNSAFE = {c for c in range(0x20)} | set(range(0x7F, 0xA0)) | {0x2028, 0x2029} | _BIDI
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MD_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_PUNCT = set("\\`*_[]|#~")
-
-
-def label(key) -> str:
-    """A node key as written: a string as itself, any other key by ``repr``.
-
-    Examples
-    --------
-    >>> label("x"), label(3), label(("layer", 1))
-    ('x', '3', "('layer', 1)")
-    """
-    return key if isinstance(key, str) else repr(key)
 
 
 def _escape_char(ch: str) -> str:
@@ -98,7 +89,7 @@ def markdown(value) -> str:
 
 
 def key_text(key) -> str:
-    """A node key for plain text and terminals: :func:`label` then :func:`text`.
+    """A node key for plain text and terminals: :func:`~gcompile.errors.label` then :func:`text`.
 
     Examples
     --------
@@ -109,7 +100,7 @@ def key_text(key) -> str:
 
 
 def key_markdown(key) -> str:
-    """A node key for Markdown: :func:`label` then :func:`markdown`.
+    """A node key for Markdown: :func:`~gcompile.errors.label` then :func:`markdown`.
 
     Examples
     --------

@@ -11,71 +11,33 @@ Examples
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
-from .errors import GraphError, describe_value
+from .errors import GraphError, node_error
+from .feeds import MISSING, as_value, const_value, read_input
 from .graph import node_dicts, plan as make_plan
 from .limits import check_op, check_sizes, max_bytes as byte_limit
-from .namespace import is_foreign_array, namespace_of
+from .namespace import namespace_of
 
 __all__ = ["evaluate", "interpreter", "as_value", "leaf_value", "apply_op"]
 
 
-def as_value(value, node):
-    """Check and convert a fed value: numbers become float64, sequences arrays.
+def leaf_value(graph, node, data, feeds):
+    """The value of an ``input`` or ``const`` node (feed, else its ``value`` attribute),
+    read by :mod:`gcompile.feeds`.
 
     Examples
     --------
-    >>> as_value(2, "x"), as_value([1, 2], "x").dtype
-    (np.float64(2.0), dtype('int64'))
+    >>> import networkx as nx
+    >>> leaf_value(nx.DiGraph(), "t", {"op": "input", "shape": ()}, {"t": np.array(2)}).dtype
+    dtype('int64')
     """
-    if isinstance(value, (np.ndarray, np.generic)):
-        if value.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-        return value
-    if isinstance(value, bool):
-        return np.bool_(value)
-    if isinstance(value, numbers.Real):
-        return np.float64(value)
-    if isinstance(value, numbers.Complex):
-        return np.complex128(value)
-    if isinstance(value, (list, tuple)):
-        try:
-            arr = np.asarray(value)
-        except ValueError as err:
-            raise GraphError(f"feed for input {node!r} is not a regular array: {err}") from None
-        if arr.dtype.kind not in "biufc":
-            raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-        return arr
-    if hasattr(value, "__array_namespace__") or is_foreign_array(value):
-        return value  # a torch tensor, a dask array...: see gcompile.namespace
-    raise GraphError(f"feed for input {node!r} is not numeric: {describe_value(value)}")
-
-
-def leaf_value(graph, node, data, feeds):
-    """The value of an ``input`` or ``const`` node (feed, else its ``value`` attribute)."""
     if data["op"] == "const":
-        value = data["value"]
-        # Python numbers stay Python floats: numpy treats them as "weak", so a
-        # float32 array times a const 1.0 stays float32.
-        value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            else as_value(value, node)
-    elif node in feeds:
-        value = as_value(feeds[node], node)
-    elif "value" in data:
-        value = as_value(data["value"], node)
-    else:
-        raise GraphError(f"missing feed for input node {node!r}")
-    declared = data.get("shape")
-    if declared is not None and data["op"] == "input":
-        got = tuple(getattr(value, "shape", ()))
-        if got != tuple(declared):
-            raise GraphError(f"input {node!r} declares shape {tuple(declared)} but was fed "
-                             f"{describe_value(value)}")
-    return value
+        return const_value(data["value"], node)
+    return read_input(node, feeds[node] if node in feeds else data.get("value", MISSING),
+                      data.get("shape"))
 
 
 def evaluate(graph, feeds=None, *, xp=None, max_bytes=None) -> dict:
@@ -171,22 +133,14 @@ def interpreter(graph, *, xp=None, max_bytes=None):
                 space = np if all([isinstance(o, _NUMBERS) for o in operands]) else ns
                 values[key] = forward(space, *operands, **params)
         except Exception as err:  # name the node, its op and its operands' shapes
-            raise _node_error(p, key, [values[a] for a in p.operands[key]], err) from None
+            raise node_error(key, p.ops[key].name, err, [values[a] for a in p.operands[key]]) \
+                from None
         return values
 
     return run
 
 
 _NUMBERS = (int, float, np.generic)
-
-
-def _node_error(p, node, args, err):
-    name = p.ops[node].name
-    if isinstance(err, GraphError):
-        return GraphError(f"node {node!r} (op {name!r}): {err}")
-    shapes = ", ".join(describe_value(a) for a in args)
-    return GraphError(f"node {node!r} (op {name!r}) failed on operands [{shapes}]: "
-                      f"{type(err).__name__}: {err}")
 
 
 def apply_op(opdef, node, args, params, xp=np):
@@ -197,9 +151,5 @@ def apply_op(opdef, node, args, params, xp=np):
     check_op(opdef, node, args, params)
     try:
         return opdef.forward(xp, *args, **params)
-    except GraphError as err:
-        raise GraphError(f"node {node!r} (op {opdef.name!r}): {err}") from None
     except Exception as err:  # numpy raises many types; the user needs node, op and shapes
-        shapes = ", ".join(describe_value(a) for a in args)
-        raise GraphError(f"node {node!r} (op {opdef.name!r}) failed on operands [{shapes}]: "
-                         f"{type(err).__name__}: {err}") from None
+        raise node_error(node, opdef.name, err, args) from None

@@ -8,8 +8,7 @@ them in: ``price <- apple_price <- apple: 1 * 1.1 * 2`` is the seed
 d price/d price, then d price/d apple_price, then d apple_price/d apple.
 Each local derivative is computed by the op's own VJP rule, so the numbers
 are those the backward graph uses; all of them come from one backward pass
-over the nodes on the paths (a graph holding one copy of each such node, fed
-its operands' values), so the cost grows linearly with the graph.
+(see :func:`local_derivatives`), so the cost grows linearly with the graph.
 
 Scalars only: a local derivative of a tensor node is a Jacobian, not a number
 (use :func:`gcompile.compare` or the step-through page for tensors).  Paths
@@ -37,10 +36,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .autodiff import gradients
+from .autodiff import backward_pass, gradients
 from .errors import GraphError, describe_value
 from .escape import key_text
-from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
 
 __all__ = ["explain", "Explanation", "local_derivative", "local_derivatives"]
@@ -108,10 +106,13 @@ def _scalar(values, node):
 def local_derivatives(graph, values, edges, plan=None) -> dict:
     """``{(u, v): (d v / d u, rule text)}`` for scalar ``edges``, by each ``v``'s VJP rule.
 
-    One backward pass computes them all: a graph holding, for each ``v``, a
-    copy of ``v`` whose operands are inputs fed their forward values, and the
-    sum of the copies (a balanced tree of ``add``) as its output; the gradient
-    of that sum with respect to a copy's operand is the copy's local derivative.
+    One backward pass computes them all.  Its graph holds, for each op and
+    parameters of an elementwise op, one node applied to vectors (entry ``i``
+    of operand ``k`` is the ``k``-th operand of the ``i``-th such forward node),
+    and for any other op a copy of each node; each is summed, the sums are
+    added, and the gradient of that total with respect to entry ``i`` of a
+    vector is the ``i``-th node's local derivative (operands used at several
+    positions add up).  So a chain of 200,000 ``tanh`` is one vector ``tanh``.
 
     Examples
     --------
@@ -126,46 +127,65 @@ def local_derivatives(graph, values, edges, plan=None) -> dict:
     wanted = {}
     for u, v in edges:
         wanted.setdefault(v, set()).add(u)
-    result, tiny, feeds, wrt, outs, ask = {}, nx.DiGraph(), {}, [], [], []
-    for i, (v, us) in enumerate(wanted.items()):
-        opdef, operands = p.ops[v], p.operands[v]
-        distinct = list(dict.fromkeys(operands))
-        for u in us:
-            positions = [k for k, x in enumerate(operands) if x == u]
-            rules = [opdef.rules[k] or f"operand {k} of {opdef.name}" for k in positions]
-            if all(opdef.vjp[k] is None for k in positions):
-                result[u, v] = (0.0, "no gradient flows to this operand")
-            else:
-                key = ("operand", i, distinct.index(u))
-                wrt.append(key)
-                ask.append((u, v, key, " + ".join(dict.fromkeys(rules))))
-        if all((u, v) in result for u in us):
+    groups = {}
+    for v in wanted:
+        opdef = p.ops[v]
+        key = (opdef.name, repr(sorted(p.params[v].items()))) if opdef.elementwise else ("node", v)
+        groups.setdefault(key, []).append(v)
+    tiny, feeds, wrt, sums = nx.DiGraph(), {}, [], []
+    for i, members in enumerate(groups.values()):
+        opdef = p.ops[members[0]]
+        need = [any(opdef.vjp[k] is not None and p.operands[v][k] in wanted[v] for v in members)
+                for k in range(len(p.operands[members[0]]))]
+        if not any(need):
             continue
-        for j, x in enumerate(distinct):
-            key = ("operand", i, j)
-            tiny.add_node(key, op="input")
-            feeds[key] = np.asarray(values[x], dtype=float) if x in us else values[x]
-            pos = [k for k, y in enumerate(operands) if y == x]
-            tiny.add_edge(key, ("out", i), arg=pos[0] if len(pos) == 1 else pos)
-        tiny.add_node(("out", i), op=opdef.name, **p.params[v])
-        outs.append(("out", i))
-    if not ask:
-        return result
-    level = 0
-    while len(outs) > 1:               # a balanced sum: depth log n, not n
-        pairs, outs, level = outs, [], level + 1
-        for k in range(0, len(pairs) - 1, 2):
-            node = ("sum", level, k)
-            tiny.add_node(node, op="add")
-            tiny.add_edge(pairs[k], node, arg=0)
-            tiny.add_edge(pairs[k + 1], node, arg=1)
-            outs.append(node)
-        if len(pairs) % 2:
-            outs.append(pairs[-1])
-    grads = gradients(tiny, feeds, outs[0], wrt)
-    for u, v, key, rule in ask:
-        result[u, v] = (float(np.asarray(grads[key]).reshape(())), rule)
+        for k, needed in enumerate(need):
+            entries = [np.asarray(values[p.operands[v][k]]) for v in members]
+            if opdef.elementwise:
+                vec = np.array([e.reshape(()) for e in entries])
+            else:
+                vec = entries[0]
+            node = ("operand", i, k)
+            tiny.add_node(node, op="input")
+            tiny.add_edge(node, ("out", i), arg=k)
+            feeds[node] = vec.astype(float) if needed else vec
+            if needed:
+                wrt.append(node)
+        tiny.add_node(("out", i), op=opdef.name, **p.params[members[0]])
+        tiny.add_node(("sum", i), op="sum")
+        tiny.add_edge(("out", i), ("sum", i))
+        sums.append(("sum", i))
+    grads = gradients(tiny, feeds, _add_tree(tiny, sums), wrt) if sums else {}
+    result = {}
+    for i, members in enumerate(groups.values()):
+        for j, v in enumerate(members):
+            opdef, operands = p.ops[v], p.operands[v]
+            for u in wanted[v]:
+                positions = [k for k, x in enumerate(operands) if x == u]
+                live = [k for k in positions if opdef.vjp[k] is not None]
+                if not live:
+                    result[u, v] = (0.0, "no gradient flows to this operand")
+                    continue
+                factor = sum(float(np.asarray(grads["operand", i, k]).reshape(-1)[j]) for k in live)
+                rules = [opdef.rules[k] or f"operand {k} of {opdef.name}" for k in positions]
+                result[u, v] = (factor, " + ".join(dict.fromkeys(rules)))
     return result
+
+
+def _add_tree(graph, nodes):
+    """Add ``add`` nodes summing ``nodes`` pairwise (depth log n); return the root."""
+    level = 0
+    while len(nodes) > 1:
+        pairs, nodes, level = nodes, [], level + 1
+        for k in range(0, len(pairs) - 1, 2):
+            node = ("total", level, k)
+            graph.add_node(node, op="add")
+            graph.add_edge(pairs[k], node, arg=0)
+            graph.add_edge(pairs[k + 1], node, arg=1)
+            nodes.append(node)
+        if len(pairs) % 2:
+            nodes.append(pairs[-1])
+    return nodes[0]
 
 
 def local_derivative(graph, values, u, v, plan=None):
@@ -235,11 +255,11 @@ def explain(graph, feeds, output, wrt, *, max_paths=64) -> Explanation:
     wrt_list = as_node_list(graph, wrt, "wrt")
     if not isinstance(max_paths, int) or isinstance(max_paths, bool) or max_paths < 1:
         raise GraphError(f"max_paths must be a positive int, got {max_paths!r}")
-    values = evaluate(graph, feeds)
+    values, bwd, back = backward_pass(graph, feeds, output, wrt_list)
     _scalar(values, output)
     for w in wrt_list:
         _scalar(values, w)
-    back = gradients(graph, feeds, output, wrt_list)
+    back = {w: back[bwd.graph["grads"][w]] for w in wrt_list}
     reach = nx.ancestors(graph, output) | {output}
     found = {w: _paths(graph, w, output, reach, max_paths + 1) for w in wrt_list}
     edges = {(u, v) for paths in found.values() for nodes in paths[:max_paths]

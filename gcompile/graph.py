@@ -150,6 +150,34 @@ def ancestors(graph, targets):
     return set(itertools.chain.from_iterable(nx.bfs_layers(graph.reverse(copy=False), targets)))
 
 
+def unique_key(base, used, *, first=2, sep="_", counters=None):
+    """``base`` if not in ``used``, else ``base<sep><k>`` for the smallest free ``k >= first``;
+    the key is added to ``used``.  ``counters`` (a dict kept between calls) remembers
+    where each base's search stopped, so naming n nodes of one base stays linear.
+
+    Examples
+    --------
+    >>> used = {"dx", "dx_2"}
+    >>> unique_key("dx", used), unique_key("dy", used), unique_key("mul", used, first=1)
+    ('dx_3', 'dy', 'mul')
+    >>> unique_key("mul", used, first=1), unique_key("v_b", used, sep="")
+    ('mul_1', 'v_b')
+    """
+    k = 0 if counters is None else counters.get(base, 0)
+    while True:
+        key = base if k == 0 else f"{base}{sep}{k}"
+        if key not in used:
+            break
+        k = first if k == 0 else k + 1
+    if counters is not None:
+        counters[base] = k
+    used.add(key)
+    return key
+
+
+# ---- networkx's own dict-of-dicts: the one place gcompile reads or fills them directly ----
+
+
 def from_records(keys, attrs, operands, graph_attrs=None) -> nx.DiGraph:
     """A new DiGraph from parallel lists: node ``keys`` (unique), their attribute dicts
     (taken, not copied) and their operands as indices into the same lists, in position
@@ -195,31 +223,6 @@ def from_records(keys, attrs, operands, graph_attrs=None) -> nx.DiGraph:
             succ[u][v] = data
             into[u] = data
     return g
-
-
-def unique_key(base, used, *, first=2, sep="_", counters=None):
-    """``base`` if not in ``used``, else ``base<sep><k>`` for the smallest free ``k >= first``;
-    the key is added to ``used``.  ``counters`` (a dict kept between calls) remembers
-    where each base's search stopped, so naming n nodes of one base stays linear.
-
-    Examples
-    --------
-    >>> used = {"dx", "dx_2"}
-    >>> unique_key("dx", used), unique_key("dy", used), unique_key("mul", used, first=1)
-    ('dx_3', 'dy', 'mul')
-    >>> unique_key("mul", used, first=1), unique_key("v_b", used, sep="")
-    ('mul_1', 'v_b')
-    """
-    k = 0 if counters is None else counters.get(base, 0)
-    while True:
-        key = base if k == 0 else f"{base}{sep}{k}"
-        if key not in used:
-            break
-        k = first if k == 0 else k + 1
-    if counters is not None:
-        counters[base] = k
-    used.add(key)
-    return key
 
 
 def node_dicts(graph):

@@ -80,33 +80,38 @@ def joint_graph(fwd, bwd):
     """
     make_plan(fwd)
     make_plan(bwd)
+    return _join(fwd.copy(), bwd)
+
+
+def _join(joint, bwd):
+    """Add backward graph ``bwd`` to ``joint`` (a forward graph, changed in place)."""
     with paused_gc():
-        taken = set(fwd) | set(bwd)
+        taken = set(joint) | set(bwd)
         rename = {}
         for n, data in bwd.nodes(data=True):
             if data.get("role") == "forward_value":
-                if n not in fwd:
+                if n not in joint:
                     raise GraphError(f"backward node {n!r} reads forward value {n!r}, which is "
                                      f"not a node of the forward graph: is bwd the gradient of "
                                      f"this graph?")
-            elif n in fwd:
+            elif n in joint:
                 rename[n] = _fresh(n, taken, "b")
                 taken.add(rename[n])
-        joint = fwd.copy()
         top = 0
         for _, data in joint.nodes(data=True):
             data["order"] = data.get("order", 0)
             top = max(top, data["order"])
-        back = nx.relabel_nodes(bwd, rename) if rename else bwd.copy()
-        for n, data in back.nodes(data=True):
-            if n in fwd:  # a read of a forward value is that forward node
-                data.clear()
-                data.update(joint.nodes[n])
-                continue
-            data.setdefault("order", top + 1)
+        back = nx.relabel_nodes(bwd, rename) if rename else bwd
+
+        def stamped(data):
+            data = dict(data, order=data.get("order", top + 1))
             if "local" in data:
                 data["local"] = rename.get(data["local"], data["local"])
-        joint = nx.compose(joint, back)
+            return data
+
+        # a read of a forward value is that forward node: only the others are added
+        joint.update(nodes=((n, stamped(d)) for n, d in back.nodes(data=True) if n not in joint),
+                     edges=back.edges(data=True))
     joint.graph = {k: v for k, v in bwd.graph.items() if k not in ("grads", "seed")}
     joint.graph["grads"] = {w: rename.get(n, n) for w, n in bwd.graph.get("grads", {}).items()}
     seed = bwd.graph.get("seed")
@@ -148,8 +153,7 @@ def hvp(graph, output, wrt, v=None, *, shapes=None):
     wrt_list = as_node_list(graph, wrt, "wrt")
     if not wrt_list:
         raise GraphError("hvp needs at least one wrt node")
-    bwd = grad(graph, output, wrt_list, shapes=shapes)
-    joint = joint_graph(graph, bwd)
+    joint = joint_graph(graph, grad(graph, output, wrt_list, shapes=shapes))
     static = infer_shapes(graph, shapes)
     taken = set(joint)
     order = 1 + max(d["order"] for _, d in joint.nodes(data=True))
@@ -184,9 +188,10 @@ def hvp(graph, output, wrt, v=None, *, shapes=None):
         total = node
     second_shapes = dict(shapes or {})
     bwd2 = grad(joint, total, wrt_list, shapes=second_shapes)
-    out = joint_graph(joint, bwd2)
+    gradient = dict(joint.graph["grads"])
+    out = _join(joint, bwd2)  # joint is ours: joined in place, not copied
     out.graph.update(output=output, wrt=list(wrt_list), hvp=dict(out.graph["grads"]), v=vkeys,
-                     gradient=dict(joint.graph["grads"]), inner_product=total)
+                     gradient=gradient, inner_product=total)
     return out
 
 

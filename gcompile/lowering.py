@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
-from .evaluate import as_value
+from .errors import GraphError, node_error
+from .feeds import const_value
 from .graph import node_dicts
 from .registry import lookup
 from .simplify import ALIAS, F8, REWRITE, Facts, simplify, uniform
@@ -165,13 +165,6 @@ def demand_order(p, targets):
     return order
 
 
-def const_value(value, node):
-    """A const node's value as the interpreter reads it: Python numbers stay (weak) floats."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return as_value(value, node)
-
-
 def _dtype_of(value):
     if type(value) is float:
         return F8
@@ -202,7 +195,7 @@ def _shape(opdef, key, shapes, params):
     try:
         return opdef.infer_shape(shapes, params)
     except GraphError as err:
-        raise GraphError(f"node {key!r} (op {opdef.name!r}): {err}") from None
+        raise node_error(key, opdef.name, err) from None
 
 
 def _add_op(prog, key, opdef, ids, params):

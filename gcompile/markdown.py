@@ -8,6 +8,7 @@ A fence holds the options of the Sphinx directive as ``key: value`` lines::
     wrt: apple, tax
     feed: tax=1.2
     check: true              (finite-difference gradient check; a mismatch stops the build)
+    optimize: true           (draw the backward graph after gc.optimize's passes)
     caption: The apple price and its gradients
     ```
 

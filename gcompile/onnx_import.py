@@ -6,7 +6,8 @@ can be fed, overridden and differentiated); every ONNX node's output is the
 gcompile node keyed by that tensor's name.  An ONNX op that needs several
 gcompile ops adds helper nodes keyed ``"<output>/<step>"``.  Every node made
 for an ONNX node records ``onnx_op`` (its op type) and ``onnx_node`` (its
-name).  The op handlers live in :mod:`gcompile.onnx_ops`.
+name); when one ONNX node needs several gcompile nodes, they share a ``group``
+(drawn as a cluster) named after it.  The op handlers live in :mod:`gcompile.onnx_ops`.
 
 Needs the ``onnx`` extra: ``pip install gcompile[onnx]``.
 
@@ -103,6 +104,10 @@ def from_onnx(model, *, shapes=None) -> nx.DiGraph:
     return _Importer(onnx, model, shapes or {}, HANDLERS).run()
 
 
+def _first_arg(arg):
+    return arg[0] if isinstance(arg, list) else arg
+
+
 class _Importer:
     """Walks the ONNX graph in order; handlers add gcompile nodes through :meth:`add`."""
 
@@ -118,9 +123,10 @@ class _Importer:
     def add(self, key, op, operands=(), **attrs):
         """Add node ``key`` applying ``op`` to operand keys; returns ``key``."""
         if key in self.g:
-            raise GraphError(f"ONNX node {self.current.name!r}: tensor name {key!r} is defined twice")
+            raise GraphError(f"{self.where()}: tensor name {key!r} is defined twice")
         info = {"onnx_op": self.current.op_type, "onnx_node": self.current.name or key}
         self.g.add_node(key, op=op, **attrs, **info)
+        self.made.append(key)
         for pos, u in enumerate(operands):
             if self.g.has_edge(u, key):
                 arg = self.g.edges[u, key]["arg"]
@@ -136,9 +142,13 @@ class _Importer:
             try:
                 self.shapes[key] = opdef.infer_shape([self.shapes.get(u) for u in operands], params)
             except GraphError as err:
-                raise GraphError(f"ONNX node {self.current.name!r} ({self.current.op_type}): "
-                                 f"{err}") from None
+                raise GraphError(f"{self.where()}: {err}") from None
         return key
+
+    def where(self):
+        """``ONNX node 'name' (OpType)`` for error messages (the output name if unnamed)."""
+        node = self.current
+        return f"ONNX node {node.name or node.output[0]!r} ({node.op_type})"
 
     def const(self, key, value):
         """A ``const`` node (Python floats stay Python floats: dtype-neutral)."""
@@ -148,14 +158,14 @@ class _Importer:
         """The static shape of tensor ``name``; a GraphError when it is not known."""
         s = self.shapes.get(name)
         if s is None:
-            raise GraphError(f"ONNX node {self.current.name!r} ({self.current.op_type}) needs the "
+            raise GraphError(f"{self.where()} needs the "
                              f"static shape of {name!r}: pass shapes={{{name!r}: ...}} to from_onnx")
         return tuple(s)
 
     def constant(self, name, what):
         """The value of a constant input (an initializer or a Constant node)."""
         if name not in self.consts:
-            raise GraphError(f"ONNX node {self.current.name!r} ({self.current.op_type}): its {what} "
+            raise GraphError(f"{self.where()}: its {what} "
                              f"input {name!r} must be a constant (an initializer or a Constant node)")
         return np.asarray(self.consts[name])
 
@@ -170,6 +180,9 @@ class _Importer:
         inits = {t.name: t for t in graph.initializer}
         for t in graph.initializer:
             value = numpy_helper.to_array(t)
+            if value.dtype.kind not in "biuf":
+                raise GraphError(f"ONNX initializer {t.name!r} holds {value.dtype} data; gcompile "
+                                 "reads numeric tensors only")
             self.g.add_node(t.name, op="input", value=value, shape=tuple(value.shape))
             self.shapes[t.name] = tuple(value.shape)
             self.consts[t.name] = value
@@ -193,7 +206,13 @@ class _Importer:
             if missing:
                 raise GraphError(f"ONNX node {node.name!r} ({node.op_type}) reads {missing[0]!r}, "
                                  "which no earlier node or input defines")
+            self.made = []
             handler(self, node, self.attrs(node))
+            if node.input and all(i in self.consts for i in node.input if i):
+                self._fold()
+            if len(self.made) > 1:  # one ONNX op, several gcompile nodes: draw them as a cluster
+                for key in self.made:
+                    self.g.nodes[key]["group"] = node.name or node.output[0]
         outputs = [o.name for o in graph.output]
         for name in outputs:
             if name not in self.g:
@@ -208,6 +227,28 @@ class _Importer:
                                if numpy_helper.to_array(t).dtype.kind == "f"
                                and nx.has_path(self.g, t.name, outputs[0])] if outputs else []
         return self.g
+
+    def _fold(self):
+        """A node of constants only (shape arithmetic such as Shape -> Gather -> Concat) becomes
+        ``const`` nodes: the ops that read it as a shape or axes see a constant."""
+        for key in self.made:
+            data = self.g.nodes[key]
+            if data["op"] == "const":
+                continue
+            opdef = lookup(data["op"])
+            preds = sorted(self.g.pred[key].items(), key=lambda kv: _first_arg(kv[1]["arg"]))
+            args = [None] * opdef.arity
+            for u, edge in preds:
+                for pos in (edge["arg"] if isinstance(edge["arg"], list) else [edge["arg"]]):
+                    args[pos] = self.consts[u]
+            params = {k: data.get(k, d) for k, d in opdef.params.items()}
+            value = np.asarray(opdef.forward(np, *args, **params))
+            self.g.remove_edges_from([(u, key) for u, _ in preds])
+            keep = {k: data[k] for k in ("onnx_op", "onnx_node", "group") if k in data}
+            data.clear()
+            data.update(op="const", value=value, **keep)
+            self.consts[key] = value
+            self.shapes[key] = value.shape
 
     def _declared_shape(self, vi):
         tt = vi.type.tensor_type

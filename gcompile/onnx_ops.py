@@ -81,6 +81,25 @@ def _constant(im, node, attrs):
     im.const(node.output[0], value)
 
 
+@handles("Shape")
+def _shape(im, node, attrs):
+    shape = im.shape(node.input[0])
+    start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+    im.const(node.output[0], np.asarray(shape[start:end], dtype=np.int64))
+
+
+@handles("Cast")
+def _cast(im, node, attrs):
+    target = np.dtype(im.onnx.helper.tensor_dtype_to_np_dtype(attrs["to"]))
+    x = node.input[0]
+    if x in im.consts:
+        im.const(node.output[0], np.asarray(im.consts[x]).astype(target))
+    elif target.kind == "f":  # float -> float: gcompile keeps the operand's float dtype
+        _identity(im, node, attrs)
+    else:
+        _fail(im, node, f"Cast of a computed tensor to {target} is not supported")
+
+
 @handles("LeakyRelu")
 def _leaky_relu(im, node, attrs):
     alpha, x, out = float(attrs.get("alpha", 0.01)), node.input[0], node.output[0]

@@ -155,7 +155,13 @@ def _one_hot_like(xp, t, logits):
     t = xp.asarray(t)
     logits = xp.asarray(logits)
     if xp.isdtype(t.dtype, "integral") and t.ndim == logits.ndim - 1:
-        classes = xp.arange(logits.shape[-1])
+        n = logits.shape[-1]
+        outside = (t < 0) | (t >= n)
+        if bool(xp.any(outside)):
+            bad = xp.reshape(t[outside], (-1,))
+            raise GraphError(f"integer label {int(bad[0])} is out of range for {n} classes "
+                             f"(labels are 0..{n - 1})")
+        classes = xp.arange(n)
         return xp.astype(xp.reshape(t, t.shape + (1,)) == classes, logits.dtype)
     return t
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .errors import label, resolve
-from .graph import from_records, plan as make_plan
+from .errors import label
 
 __all__ = ["PassLog"]
 
@@ -60,55 +57,3 @@ class PassLog:
 def _record(name, before):
     return {"pass": name, "before": before, "after": before, "folded": [], "aliased": [],
             "merged": [], "removed": []}
-
-
-def _is_feedable(data, fold_seed):
-    return bool(data.get("feedable")) and not fold_seed
-
-
-def _rebuild(graph, order, attrs, operands, alias, record):
-    """The new DiGraph from per-node attrs/operands; remap graph attrs through ``alias``."""
-    keys = [v for v in order if v in attrs]
-    index = {v: i for i, v in enumerate(keys)}
-    for v in keys:
-        data = attrs[v]
-        if "local" in data:
-            loc = resolve(alias, data["local"])
-            if loc in attrs and loc != v:
-                data["local"] = loc
-            else:
-                del data["local"]
-    out = from_records(keys, [attrs[v] for v in keys],
-                       [[index[resolve(alias, u)] for u in operands.get(v, ())] for v in keys],
-                       graph.graph)
-    _remap_attrs(out, lambda n: resolve(alias, n))
-    record["after"] = out.number_of_nodes()
-    return out
-
-
-def _remap_attrs(out, final):
-    if "grads" in out.graph:
-        out.graph["grads"] = {w: final(n) for w, n in out.graph["grads"].items()}
-        for extra in ("hvp", "gradient"):
-            if isinstance(out.graph.get(extra), dict):
-                out.graph[extra] = {w: final(n) for w, n in out.graph[extra].items()}
-        seed = out.graph.get("seed")
-        if seed is not None and (seed not in out or not out.nodes[seed].get("feedable")):
-            out.graph["seed"] = None
-    elif out.graph.get("output") is not None:
-        try:
-            out.graph["output"] = final(out.graph["output"])
-        except TypeError:
-            pass
-
-
-def _prepare(graph):
-    p = make_plan(graph)
-    attrs = {v: dict(graph.nodes[v]) for v in p.order}
-    operands = {v: list(p.operands[v]) for v in p.ops}
-    return p, attrs, operands
-
-
-def _const_value(data):
-    return np.asarray(data["value"])
-

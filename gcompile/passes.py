@@ -50,91 +50,61 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError, resolve
-from .evaluate import apply_op
-from .graph import ancestors, as_node_list
-from .pass_log import PassLog, _const_value, _is_feedable, _prepare, _rebuild, _record
-from .registry import LEAF_OPS
-from .shapes import infer_shapes
-from .simplify import ALIAS, CONST, Facts, simplify, uniform
+from .errors import GraphError
+from .autodiff import paused_gc
+from .graph import as_node_list
+from .pass_log import PassLog, _record
+from .pass_records import GraphFacts, Records
+from .simplify import ALIAS, CONST, simplify
 
 __all__ = ["fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code",
            "optimize", "PassLog", "PASSES"]
 
-class _GraphFacts(Facts):
-    """What the simplifier knows about a node during :func:`fold_constants`."""
 
-    def __init__(self, attrs, operands, static, fold_seed):
-        self.attrs, self.operands, self.static, self.fold_seed = attrs, operands, static, fold_seed
-        self.node = None
-
-    def shape(self, u):
-        return self.static.get(u)
-
-    def dtype(self, u):
-        return None
-
-    def is_const(self, u):
-        d = self.attrs[u]
-        return d["op"] == "const" and not _is_feedable(d, self.fold_seed)
-
-    def value(self, u):
-        return _const_value(self.attrs[u])
-
-    def uniform(self, u):
-        return uniform(self.attrs[u]["value"]) if self.is_const(u) else None
-
-    def producer(self, u):
-        d = self.attrs.get(u)
-        if d is None or d["op"] in LEAF_OPS or d.get("feedable"):
-            return None
-        return d["op"], self.operands[u]
-
-    def fold(self, opdef, args, params):
-        return apply_op(opdef, self.node, args, params)
-
-
-def _fold(graph, shapes=None, fold_seed=True):
-    p, attrs, operands = _prepare(graph)
-    record = _record("fold_constants", len(p.order))
-    static = infer_shapes(graph, shapes, plan=p)
-    facts = _GraphFacts(attrs, operands, static, fold_seed)
-    alias = {}
-
-    def final(n):
-        while n in alias:
-            n = alias[n]
-        return n
-
-    for v in p.order:
-        opdef = p.ops.get(v)
-        data = attrs[v]
+def _fold(rec, fold_seed=True):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("fold_constants", len(attrs))
+    static = rec.static
+    facts = GraphFacts(rec, fold_seed)
+    is_const = facts.is_const
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None:
+            continue
+        opdef = rec.ops.get(v)
         if opdef is None:
             if fold_seed and data["op"] == "const":
                 data.pop("feedable", None)
             continue
-        if _is_feedable(data, fold_seed):
+        if not fold_seed and data.get("feedable"):
             continue
-        ops = [final(u) for u in operands[v]]
+        ops = [final(u) if u in alias else u for u in operands[v]]
         operands[v] = ops
+        constant = all([is_const(u) for u in ops])
+        if not constant and not opdef.simplifies:
+            continue
         facts.node = v
-        found = simplify(opdef, ops, p.params[v], facts, static.get(v), exact=False)
+        found = simplify(opdef, ops, rec.params[v], facts, static.get(v), exact=False,
+                         constant=constant)
         if found is None:
             continue
         if found[0] == CONST:
             _make_const(attrs, v, found[1], record, opdef.name)
             operands[v] = []
+            del rec.ops[v]
         elif found[0] == ALIAS:
-            alias[v] = found[1]
+            rec.replace(v, found[1])
             record["aliased"].append([v, found[1]])
-            del attrs[v]
         else:  # a cheaper op on some of the operands: x * -1 -> neg(x)
             _, new, operands[v] = found
             for k in opdef.params:
                 data.pop(k, None)
             data["op"] = new.name
+            rec.ops[v] = new
+            rec.params[v] = {k: data.get(k, d) for k, d in new.params.items()}
             record["folded"].append([v, new.name])
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+    record["after"] = len(attrs)
+    return record
 
 
 def _make_const(attrs, v, value, record, name):
@@ -169,36 +139,38 @@ def fold_constants(graph, *, shapes=None, fold_seed=True):
     >>> sorted(fold_constants(g).edges)
     [('x', 'z')]
     """
-    return _fold(graph, shapes, fold_seed)[0]
+    rec = Records(graph, shapes)
+    _fold(rec, fold_seed)
+    return rec.build()
 
 
-def _cse(graph):
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_common_subexpressions", len(p.order))
-    alias = {}
+def _cse(rec):
+    attrs, operands, final, alias = rec.attrs, rec.operands, rec.final, rec.alias
+    record = _record("eliminate_common_subexpressions", len(attrs))
     seen = {}
-    for v in p.order:
-        data = attrs[v]
-        if data.get("feedable") or data["op"] == "input":
+    for v in rec.order:
+        data = attrs.get(v)
+        if data is None or data.get("feedable") or data["op"] == "input":
             continue
         if data["op"] == "const":
             arr = np.asarray(data["value"])
             key = ("const", arr.dtype.str, arr.shape, arr.tobytes())
         else:
-            ops = tuple(resolve(alias, u) for u in operands[v])
-            operands[v] = list(ops)
-            key = (data["op"], ops, _freeze(p.params[v]))
+            ops = [final(u) if u in alias else u for u in operands[v]]
+            operands[v] = ops
+            params = rec.params[v]
+            key = (data["op"], tuple(ops), _freeze(params) if params else ())
         try:
             hash(key)
         except TypeError:
             continue
         if key in seen:
-            alias[v] = seen[key]
+            rec.replace(v, seen[key])
             record["merged"].append([v, seen[key]])
-            del attrs[v]
         else:
             seen[key] = v
-    return _rebuild(graph, p.order, attrs, operands, alias, record), record
+    record["after"] = len(attrs)
+    return record
 
 
 def _freeze(obj):
@@ -226,7 +198,9 @@ def eliminate_common_subexpressions(graph):
     >>> sorted(h.nodes), h.edges["a", "s"]["arg"]
     (['a', 's', 'x'], [0, 1])
     """
-    return _cse(graph)[0]
+    rec = Records(graph)
+    _cse(rec)
+    return rec.build()
 
 
 def default_keep(graph):
@@ -244,19 +218,29 @@ def default_keep(graph):
                      "attribute naming what it computes")
 
 
-def _dce(graph, keep=None):
-    keep = default_keep(graph) if keep is None else as_node_list(graph, keep, "keep")
-    p, attrs, operands = _prepare(graph)
-    record = _record("eliminate_dead_code", len(p.order))
-    live = ancestors(graph, keep)
-    for v in p.order:
-        if v not in live:
+def _dce(rec, keep=None):
+    attrs, operands, final = rec.attrs, rec.operands, rec.final
+    keep = default_keep(rec.graph) if keep is None else keep
+    record = _record("eliminate_dead_code", len(attrs))
+    live = set()
+    stack = []
+    for k in keep:
+        k = final(k)
+        if k not in live:
+            live.add(k)
+            stack.append(k)
+    while stack:
+        for u in operands.get(stack.pop(), ()):
+            u = final(u)
+            if u not in live:
+                live.add(u)
+                stack.append(u)
+    for v in rec.order:
+        if v in attrs and v not in live:
             record["removed"].append(v)
-            del attrs[v]
-    out = _rebuild(graph, p.order, attrs, operands, {}, record)
-    if out.graph.get("seed") is not None and out.graph["seed"] not in out:
-        out.graph["seed"] = None
-    return out, record
+            rec.remove(v)
+    record["after"] = len(attrs)
+    return record
 
 
 def eliminate_dead_code(graph, keep=None):
@@ -273,7 +257,10 @@ def eliminate_dead_code(graph, keep=None):
     >>> sorted(eliminate_dead_code(g, keep=["y"]).nodes)
     ['x', 'y']
     """
-    return _dce(graph, keep)[0]
+    keep = None if keep is None else as_node_list(graph, keep, "keep")
+    rec = Records(graph)
+    _dce(rec, keep)
+    return rec.build()
 
 
 #: The passes :func:`optimize` knows, in the order it runs them by default.
@@ -315,26 +302,25 @@ def optimize(graph, keep=None, passes=PASSES, *, shapes=None, fold_seed=True, ma
     if keep is not None:
         keep = as_node_list(graph, keep, "keep")
     log = PassLog(before=graph.number_of_nodes(), after=graph.number_of_nodes())
-    current = graph
-    for round_ in range(max(1, max_rounds)):
-        changed = False
-        for name in passes:
-            if name == "fold_constants":
-                current, rec = _fold(current, shapes, fold_seed)
-            elif name == "eliminate_common_subexpressions":
-                current, rec = _cse(current)
-            else:
-                current, rec = _dce(current, keep)
-            did = any(rec[k] for k in ("folded", "aliased", "merged", "removed"))
-            if keep is not None:
-                moved = dict((a, b) for a, b in rec["aliased"] + rec["merged"])
-                keep = [resolve(moved, k) for k in keep]
-            if did or round_ == 0:
-                log.records.append(rec)
-            changed = changed or did
-        if not changed:
-            break
-    if current is graph:
-        current = graph.copy()
+    if not passes:
+        return graph.copy(), log
+    with paused_gc():
+        rec = Records(graph, shapes)
+        for round_ in range(max(1, max_rounds)):
+            changed = False
+            for name in passes:
+                if name == "fold_constants":
+                    record = _fold(rec, fold_seed)
+                elif name == "eliminate_common_subexpressions":
+                    record = _cse(rec)
+                else:
+                    record = _dce(rec, keep)
+                did = any(record[k] for k in ("folded", "aliased", "merged", "removed"))
+                if did or round_ == 0:
+                    log.records.append(record)
+                changed = changed or did
+            if not changed:
+                break
+        current = rec.build()
     log.after = current.number_of_nodes()
     return current, log

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, node_error
 from .graph import node_dicts, plan as make_plan
 
 __all__ = ["infer_shapes", "shape_of"]
@@ -75,8 +75,7 @@ def infer_shapes(graph, shapes=None, *, plan=None) -> dict:
         try:
             out[v] = opdef.infer_shape([out[u] for u in p.operands[v]], p.params[v])
         except GraphError as err:
-            raise GraphError(f"node {v!r} (op {opdef.name!r}): {err}") from None
+            raise node_error(v, opdef.name, err) from None
         except (TypeError, ValueError) as err:
-            raise GraphError(f"node {v!r} (op {opdef.name!r}): bad parameters "
-                             f"{p.params[v]!r}: {err}") from None
+            raise node_error(v, opdef.name, f"bad parameters {p.params[v]!r}: {err}") from None
     return out

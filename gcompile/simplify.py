@@ -144,8 +144,9 @@ def simplify(opdef, ids, params, facts, out_shape, *, exact=True, constant=None)
     if out_shape is None:
         return None
     shape = facts.shape
-    if opdef.noop_if_same_shape and shape(ids[0]) == out_shape:
-        return ALIAS, ids[0]
+    if opdef.noop_if_same_shape and shape(ids[0]) == out_shape and (
+            not exact or len(ids) == 1 or _same_dtype(facts, ids[0], ids[-1])):
+        return ALIAS, ids[0]   # broadcast_like casts a Python number to ref's dtype: same dtype too
     if opdef.involution and len(ids) == 1:
         made = facts.producer(ids[0])
         if made is not None and made[0] == opdef.name and shape(made[1][0]) == out_shape \
@@ -171,6 +172,11 @@ def simplify(opdef, ids, params, facts, out_shape, *, exact=True, constant=None)
             found = simplify(unary, [keep], {}, facts, out_shape, exact=exact, constant=False)
             return found if found is not None and found[0] != REWRITE else (REWRITE, unary, [keep])
     return None
+
+
+def _same_dtype(facts, a, b):
+    dtype = facts.dtype(a)
+    return dtype is not None and dtype == facts.dtype(b)
 
 
 def _float(dtype):

@@ -8,6 +8,7 @@ In ``conf.py``: ``extensions = ["gcompile.sphinx"]``; then in a page::
        :feed: tax=1.1
        :show: pair        (forward | backward | pair | book | passes | hessian | hvp | view)
        :check:            (finite-difference gradient check; a mismatch fails the build)
+       :optimize:         (draw the backward graph after gc.optimize's passes)
        :caption: The apple price and its gradients
        :alt: text for screen readers
 
@@ -60,15 +61,16 @@ class GcompileDirective(SphinxDirective):
     final_argument_whitespace = True
     option_spec = {"output": directives.unchanged, "wrt": directives.unchanged,
                    "feed": directives.unchanged, "show": directives.unchanged,
-                   "check": directives.flag, "theme": directives.unchanged,
+                   "check": directives.flag, "optimize": directives.flag, "theme": directives.unchanged,
                    "rankdir": directives.unchanged, "highlight": directives.unchanged,
                    "engine": directives.unchanged, "caption": directives.unchanged,
                    "alt": directives.unchanged}
 
     def run(self):
         options = dict(self.options, source=self.arguments[0])
-        if "check" in options:
-            options["check"] = "yes"
+        for flag in ("check", "optimize"):
+            if flag in options:
+                options[flag] = "yes"
         doc_dir = Path(self.env.doc2path(self.env.docname)).parent
         try:
             figure = build_figure(parse_options(options), [doc_dir, self.env.srcdir])
@@ -79,12 +81,16 @@ class GcompileDirective(SphinxDirective):
             raise self.error(f"gcompile directive: {err}") from None
         for file in figure.files:
             self.env.note_dependency(file)
+        text_nodes, messages = [], []
+        alt = figure.alt
+        if figure.spec.caption:
+            text_nodes, messages = self.state.inline_text(figure.spec.caption, self.lineno)
+            alt = figure.spec.alt or "".join(n.astext() for n in text_nodes)
         node = gcompile_diagram(name=figure.name, dot=figure.dot, fmt=figure.fmt,
-                                html=figure.html, engine=figure.spec.engine, alt=figure.alt)
+                                html=figure.html, engine=figure.spec.engine, alt=alt)
         self.set_source_info(node)
         if not figure.spec.caption:
             return [node]
-        text_nodes, messages = self.state.inline_text(figure.spec.caption, self.lineno)
         wrapper = nodes.figure("", node, nodes.caption(figure.spec.caption, "", *text_nodes))
         self.set_source_info(wrapper)
         return [wrapper, *messages]
@@ -120,8 +126,10 @@ def _html_visit(self, node):
         self.body.append(f'<div class="gcompile-diagram"><iframe src="{uri}" title="{alt}" '
                          f'style="width:100%;height:40em;border:1px solid #ccc"></iframe></div>\n')
     else:
-        self.body.append(f'<div class="gcompile-diagram"><a href="{uri}"><img src="{uri}" '
-                         f'alt="{alt}" style="max-width:100%;height:auto"/></a></div>\n')
+        # <object>, not <img>: the SVG's node tooltips (op, rule, value) work on hover
+        self.body.append(f'<div class="gcompile-diagram"><object data="{uri}" '
+                         f'type="image/svg+xml" role="img" aria-label="{alt}" '
+                         f'style="max-width:100%;height:auto">{alt}</object></div>\n')
     raise nodes.SkipNode
 
 

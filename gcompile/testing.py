@@ -51,9 +51,10 @@ def numerical_gradient(graph, feeds, output, wrt, eps=1e-6, weights=None):
 def check_grads(graph, feeds, output, wrt, *, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
     """Compare ``gc.gradients`` with finite differences; raise GraphError on disagreement.
 
-    A random cotangent (fixed ``seed``) weights the output, so the check also
-    covers non-scalar outputs (the dot-product test ``<c, J v>``).  Returns
-    True when every gradient agrees within ``rtol``/``atol``.
+    A non-scalar output is weighted by a random cotangent (fixed ``seed``): the
+    dot-product test ``<c, J v>``.  A scalar output is not weighted, so a
+    disagreement reports the plain gradients.  Returns True when every
+    gradient agrees within ``rtol``/``atol``.
 
     Examples
     --------
@@ -64,9 +65,12 @@ def check_grads(graph, feeds, output, wrt, *, eps=1e-6, rtol=1e-5, atol=1e-7, se
     """
     wrt = [wrt] if not isinstance(wrt, (list, tuple)) else list(wrt)
     out_value = np.asarray(evaluate(graph, feeds)[output], dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    weights = rng.uniform(0.5, 1.5, size=out_value.shape)
-    analytic = gradients(graph, feeds, output, wrt, seed=weights if out_value.ndim else float(weights))
+    if out_value.ndim:
+        weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=out_value.shape)
+        analytic = gradients(graph, feeds, output, wrt, seed=weights)
+    else:
+        weights = np.float64(1.0)
+        analytic = gradients(graph, feeds, output, wrt)
     for w in wrt:
         numeric = numerical_gradient(graph, feeds, output, w, eps=eps, weights=weights)
         got = np.asarray(analytic[w], dtype=np.float64)

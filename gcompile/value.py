@@ -15,8 +15,12 @@ Examples
 """
 from __future__ import annotations
 
+import dis
+import math
+import sys
+
 from .errors import GraphError
-from .registry import lookup, op_for_ufunc
+from .registry import lookup, op_for_ufunc, registered_ops
 
 __all__ = ["Value", "UnknownOpError", "op_attribute"]
 
@@ -113,6 +117,29 @@ class Value:
         raise GraphError(f"traced value {self.key!r} has no number while tracing: the graph cannot "
                          "branch on it or convert it (use ops such as gc.ops.maximum instead)")
 
-    __bool__ = __float__ = __int__ = __index__ = __complex__ = __array__ = _no_value
+    def _no_number(self, *args, **kwargs):
+        name = _math_call(sys._getframe(1))
+        hint = (f"math.{name} reads a Python number: use gc.ops.{name}({self.key}) instead"
+                if name else "float(), int() or a math function reads a Python number: use the "
+                "ops of gcompile.ops instead (e.g. gc.ops.exp, gc.ops.log, gc.ops.sqrt)")
+        raise GraphError(f"traced value {self.key!r} has no number while tracing: {hint}")
+
+    __float__ = __int__ = __index__ = __complex__ = _no_number
+    __bool__ = __array__ = _no_value
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __iter__ = __len__ = _no_value
     __hash__ = object.__hash__  # identity, so values can still key dicts and sets
+
+
+def _math_call(frame):
+    """The ``math`` function the code of ``frame`` was calling (``math.exp(x)``), if an op has it."""
+    try:
+        names = [ins.argval for ins in dis.get_instructions(frame.f_code)
+                 if ins.offset <= frame.f_lasti and isinstance(ins.argval, str)
+                 and getattr(ins.positions, "lineno", frame.f_lineno) == frame.f_lineno]
+    except Exception:  # noqa: BLE001 - only a hint: never let it hide the real error
+        return None
+    ops = registered_ops()
+    for name in reversed(names):
+        if callable(getattr(math, name, None)) and name in ops:
+            return name
+    return None

@@ -59,6 +59,8 @@ def _fixtures(tmp):
         "defop": (("api_test_op", 1, lambda xp, x: x), {"replace": True}),
         "registered_ops": ((), {}),
         "to_onnx": ((g,), {"feeds": feeds}),
+        "to_sympy": ((g,), {}),
+        "from_sympy": ((__import__("sympy").Symbol("x") * 2,), {}),
         "view": ((g, bwd, str(tmp / "v.html")), {}),
     }
 
@@ -108,9 +110,9 @@ _JUNK = [None, 3.5, [1, "a"], object(), nx.Graph(), {"a": object()}, "nope", np.
                           "eliminate_common_subexpressions", "eliminate_dead_code", "explain",
                           "fold_constants", "hessian", "hessian_values", "hvp", "hvp_values",
                           "joint_graph", "optimize", "render_passes", "step_through", "defop",
-                          "to_onnx", "view"])
+                          "to_onnx", "to_sympy", "from_sympy", "view"])
 def test_wrong_argument_types_unknown_keywords_and_missing_arguments(name, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # a junk string may be taken as a path and written
+    monkeypatch.chdir(tmp_path)  # a junk path like "nope" must not land in the repo
     args, kwargs = _fixtures(tmp_path)[name]
     fn = getattr(gc, name)
     with pytest.raises(gc.GraphError, match="unexpected keyword argument 'bogus'"):

@@ -185,3 +185,27 @@ def test_custom_op_in_one_declaration():
     assert gc.testing.check_grads(g, {"a0": np.array([-1.0, 0.5, 2.0])}, "out", "a0")
     with pytest.raises(gc.GraphError, match="already registered"):
         gc.defop("softplus_test", 1, lambda xp, x: x)
+
+
+def test_check_grads_on_a_scalar_output_reports_plain_gradients():
+    """Issue 11 item 3: sum(cube(x)) with a wrong rule (2x² for 3x²) reports d/dx itself."""
+    from gcompile import registry
+
+    gc.defop("cube_wrong_rule", 1, lambda xp, x: x ** 3, shape=lambda s: s,
+             vjp=[lambda f, g, x, out: f.mul(g, f.mul(2.0, f.mul(x, x)))], rules=["wrong: 2x²"])
+    try:
+        g = nx.DiGraph()
+        g.add_node("x", op="input")
+        g.add_node("c", op="cube_wrong_rule")
+        g.add_node("s", op="sum")
+        g.add_edges_from([("x", "c"), ("c", "s")])
+        x = np.array([1.0, 2.0, 3.0])
+        with pytest.raises(gc.GraphError) as info:
+            gc.check_grads(g, {"x": x}, "s", "x")
+        analytic, numeric = (np.array(line.split("[")[1].split("]")[0].split(), float)
+                             for line in str(info.value).splitlines()[1:3])
+        np.testing.assert_allclose(analytic, 2 * x ** 2)
+        np.testing.assert_allclose(numeric, 3 * x ** 2, rtol=1e-6)
+        assert "analytic [ 2.  8. 18.]" in str(info.value)
+    finally:
+        registry._REGISTRY.pop("cube_wrong_rule", None)

@@ -135,3 +135,28 @@ def test_second_order_counts_per_order():
     assert sum(orders.values()) == r.backward["nodes"] and orders[2] > orders[1]
     assert r.transpose_ok
     assert "order 2" in str(r)
+
+
+def test_text_and_markdown_escape_hostile_keys():
+    """Issue 11 items 15 and 25: keys holding newlines, ESC, `|` or HTML stay one literal cell."""
+    import re
+
+    import networkx as nx
+
+    bad = "\n# H\n<img src=x onerror=alert(1)>|\x1b[31m"
+    g = nx.DiGraph()
+    g.add_node(bad, op="input")
+    g.add_node("y<script>", op="exp")
+    g.add_edge(bad, "y<script>")
+    report = gc.compare(g, gc.grad(g, "y<script>", bad))
+    text = str(report)
+    assert "\x1b" not in text and "\\n# H\\n<img src=x onerror=alert(1)>|\\x1b[31m" in text
+    assert all(not line.startswith("#") for line in text.splitlines())
+    md = report.to_markdown()
+    assert "<img" not in md and "<script>" not in md and "\x1b" not in md
+    assert not any(line.lstrip().startswith("#") for line in md.splitlines())
+    for line in md.splitlines():
+        if line.startswith("| ") and "forward node" not in line and "nodes" not in line:
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) in (2, 3), line
+    assert "| \\\\n\\# H\\\\n&lt;img src=x onerror=alert(1)&gt;\\|\\\\x1b\\[31m | - |" in md

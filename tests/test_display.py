@@ -25,7 +25,7 @@ def test_explanation_markdown_sums_paths():
     md = gc.explain(g, {"x": 0.0}, "y", ["x"])._repr_markdown_()
     # y = sin x + exp x at 0: two paths, cos 0 = 1 and exp 0 = 1, summing to 2
     assert md.splitlines()[0] == "**∂y / ∂x = 2** (backward pass)"
-    assert "| y → s → x | 1 × 1 × 1 | 1 |" in md and "| y → e → x | 1 × 1 × 1 | 1 |" in md
+    assert "| y ← s ← x | 1 × 1 × 1 | 1 |" in md and "| y ← e ← x | 1 × 1 × 1 | 1 |" in md
     assert md.endswith("sum over 2 paths: 2")
 
 
@@ -47,14 +47,14 @@ def test_diagram_html_is_inline_svg():
 
 
 def _outputs(nb):
-    """Per code cell: its outputs' data by MIME type (the Diagram's text/plain has an address)."""
+    """Per code cell: its outputs' data by MIME type (text/plain of HTML objects has an address)."""
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "code":
             data = {}
             for out in cell.outputs:
                 data.update(out.get("data", {}))
-            if "image/svg+xml" in data:
+            if "text/html" in data:
                 data.pop("text/plain")
             cells.append(data)
     return cells
@@ -80,10 +80,14 @@ def test_example_notebook_runs_and_shows_results_richly():
         assert cell["image/svg+xml"].lstrip().startswith("<?xml")
         assert "<svg" in cell["text/html"]
         assert all(n in cell["image/svg+xml"] for n in needles)
-    assert out[5]["text/plain"] == "True"
-    assert "**∂price / ∂tax = 200** (backward pass)" in out[6]["text/markdown"]
-    assert "| nodes | 5 | 9 |" in out[7]["text/markdown"]
-    assert out[8]["text/markdown"].startswith("**passes**: 9 nodes → 6 nodes")
+    # the book figure: every forward edge carries its gradient beneath (2.2, 110, 1.1, 200)
+    book = out[5]["image/svg+xml"]
+    assert all(f">{n}<" in book for n in ["2.2", "110", "1.1", "200"])
+    assert out[6]["text/plain"] == "True"
+    assert "**∂price / ∂tax = 200** (backward pass)" in out[7]["text/markdown"]
+    assert "| nodes | 5 | 9 |" in out[8]["text/markdown"]
+    assert out[9]["text/markdown"].startswith("**passes**: 9 nodes → 6 nodes")
+    assert out[10]["text/html"].startswith("<iframe srcdoc=")  # the viewer, self-contained
     # the committed notebook shows what it computes today (text outputs; the SVGs are
     # the renderer's business and are checked by the gallery)
     fresh = [{k: v for k, v in c.items() if k.startswith("text/") and k != "text/html"}

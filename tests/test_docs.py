@@ -54,7 +54,7 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     html = (out / "gallery.html").read_text(encoding="utf-8")
-    drawn = re.findall(r'<img src="_images/(gcompile-[^"]+\.svg)"', html)
+    drawn = re.findall(r'<object data="_images/(gcompile-[^"]+\.svg)"', html)
     committed = sorted(p.read_bytes() for p in (DOCS / "images").glob("*.svg"))
     assert sorted((out / "_images" / f).read_bytes() for f in drawn) == committed
     for page in ["index", "cli", "custom-ops", "docs-plugins", "graph-format", "ops", "robustness", "teaching"]:

@@ -159,7 +159,7 @@ def test_local_derivatives_of_a_long_chain_in_one_pass(monkeypatch):
 
     monkeypatch.setattr(explain_module, "gradients", counting)
     e = explain(g, {0: 0.4}, 300, 0)
-    assert len(calls) == 2                     # the whole graph's gradient, and the local factors
+    assert len(calls) == 1                     # one backward pass for all the local factors
     (term,) = e.terms
     x, want = 0.4, []
     for _ in range(300):
@@ -168,3 +168,64 @@ def test_local_derivatives_of_a_long_chain_in_one_pass(monkeypatch):
         x = y
     assert term["paths"][0]["factors"][1:] == pytest.approx(want[::-1], rel=1e-13)
     assert term["total"] == pytest.approx(math.prod(want), rel=1e-12)
+
+
+ELEMENTWISE = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sin", "cos", "tanh",
+               "sigmoid", "relu", "sqrt", "abs", "maximum", "minimum"]
+
+
+@pytest.mark.parametrize("op", ELEMENTWISE)
+def test_batched_local_derivatives_match_finite_differences(op):
+    """Nodes of one elementwise op share one vector node in the local-derivative pass: each
+    node's factor must still be its own (checked by central differences, numpy only)."""
+    arity = gc.lookup(op).arity
+    fn = {"sigmoid": lambda a: 1 / (1 + np.exp(-a)), "relu": lambda a: np.maximum(a, 0.0),
+          "neg": np.negative, "sub": np.subtract, "div": np.divide, "pow": np.power,
+          "abs": np.abs, "mul": np.multiply}.get(op, getattr(np, op, None))
+    xs = [0.3, 1.7, 0.9]
+    g = nx.DiGraph()
+    for i, x in enumerate(xs):
+        g.add_node(f"x{i}", op="input")
+    g.add_node("c", op="input")
+    outs = []
+    for i in range(3):
+        v = f"v{i}"
+        g.add_node(v, op=op)
+        if arity == 1:
+            g.add_edge(f"x{i}", v)
+        elif i == 2:
+            g.add_edge(f"x{i}", v, arg=[0, 1])        # the same operand twice: x op x
+        else:
+            g.add_edge(f"x{i}", v, arg=i % 2)
+            g.add_edge("c", v, arg=1 - i % 2)
+        outs.append(v)
+    g.add_node("s01", op="add")
+    g.add_edge("v0", "s01", arg=0)
+    g.add_edge("v1", "s01", arg=1)
+    g.add_node("y", op="add")
+    g.add_edge("s01", "y", arg=0)
+    g.add_edge("v2", "y", arg=1)
+    feeds = {f"x{i}": x for i, x in enumerate(xs)}
+    feeds["c"] = 1.3
+    e = explain(g, feeds, "y", [f"x{i}" for i in range(3)])
+
+    def y_of(point):
+        vals = []
+        for i in range(3):
+            x = point[i]
+            if arity == 1:
+                vals.append(fn(x))
+            elif i == 2:
+                vals.append(fn(x, x))
+            else:
+                vals.append(fn(x, 1.3) if i % 2 == 0 else fn(1.3, x))
+        return sum(vals)
+
+    h = 1e-6
+    for i, term in enumerate(e.terms):
+        up, down = list(xs), list(xs)
+        up[i] += h
+        down[i] -= h
+        numeric = (y_of(up) - y_of(down)) / (2 * h)
+        assert term["total"] == pytest.approx(numeric, rel=1e-6, abs=1e-8), (op, i)
+        assert term["total"] == pytest.approx(term["backward"], rel=1e-12, abs=1e-15)

@@ -54,6 +54,12 @@ OP_MODELS = [
      {"c": rand(2, 1)}),
     ("constant", [N("Constant", [], ["k"], value=helper.make_tensor("k", 1, [3], [1.0, -2.0, 0.5])),
                   N("Mul", ["x", "k"], ["y"])], {"x": X}, {}),
+    ("shape_arithmetic", [N("Shape", ["x"], ["s"]), N("Gather", ["s", "i0"], ["n"]),
+                          N("Unsqueeze", ["n", "ax"], ["n1"]), N("Concat", ["n1", "m1"], ["shp"], axis=0),
+                          N("Reshape", ["x", "shp"], ["y"])],
+     {"x": rand(2, 3, 2)}, {"i0": np.array(0), "ax": np.array([0]), "m1": np.array([-1])}),
+    ("cast_constant", [N("Constant", [], ["k"], value=helper.make_tensor("k", 7, [3], [1, -2, 3])),
+                       N("Cast", ["k"], ["kf"], to=1), N("Mul", ["x", "kf"], ["y"])], {"x": X}, {}),
     ("gather", [N("Gather", ["E", "idx"], ["g"]), N("ReduceMean", ["g"], ["y"], axes=[1])],
      {"idx": np.array([[0, 3, 3], [1, 4, 0]])}, {"E": rand(5, 2)}, 13),
     ("gather_axis1", [N("Gather", ["x", "idx"], ["y"], axis=1)], {"x": rand(2, 4)},
@@ -214,3 +220,11 @@ def test_cli_reads_onnx_files(tmp_path, capsys):
     assert "d y / d" in text and "W" in text
     assert main(["eval", str(path), "--feed", x]) in (0, None)
     assert "y/AB" in capsys.readouterr().out
+
+
+def test_the_model_passed_in_is_not_mutated():
+    m, inputs = _build(OP_MODELS[-1])
+    before = m.SerializeToString()
+    g = gc.from_onnx(m)
+    gc.to_onnx(g, feeds=inputs)
+    assert m.SerializeToString() == before

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gcompile as gc
-from gcompile.examples import apple, apple_orange
+from gcompile.examples import apple, apple_orange, two_layer_net
 from gcompile.passes import (PASSES, eliminate_common_subexpressions, eliminate_dead_code,
                              fold_constants, optimize)
 
@@ -297,3 +297,37 @@ def test_random_dags_keep_their_gradients(seed):
     fsmall, _ = optimize(g, keep=["loss"])
     assert float(gc.evaluate(fsmall, feeds)["loss"]) == pytest.approx(float(values["loss"]))
     assert fsmall.number_of_nodes() < g.number_of_nodes()
+
+
+def _as_data(g):
+    return ({n: repr(sorted(d.items())) for n, d in g.nodes(data=True)},
+            {(u, v): repr(d) for u, v, d in g.edges(data=True)}, repr(sorted(g.graph.items())))
+
+
+@pytest.mark.parametrize("make", [apple, apple_orange, two_layer_net, "forward"])
+@pytest.mark.parametrize("fold_seed", [True, False])
+def test_optimize_rebuilding_once_equals_the_passes_applied_one_by_one(make, fold_seed):
+    """optimize runs its passes on records and builds one graph; same graph and log as
+    applying the public single-pass functions in turn (each builds its own graph)."""
+    if make == "forward":
+        g, feeds = two_layer_net()
+        bwd = g
+    else:
+        g, feeds = make()
+        out = g.graph.get("output", "price")
+        bwd = gc.grad(g, out, g.graph["wrt"],
+                      shapes={k: np.shape(v) for k, v in feeds.items()})
+    small, log = optimize(bwd, fold_seed=fold_seed)
+    current, runs = bwd, []
+    for _ in range(4):
+        before = current.number_of_nodes()
+        current = fold_constants(current, fold_seed=fold_seed)
+        runs.append(current.number_of_nodes())
+        current = eliminate_common_subexpressions(current)
+        runs.append(current.number_of_nodes())
+        current = eliminate_dead_code(current)
+        runs.append(current.number_of_nodes())
+        if current.number_of_nodes() == before:
+            break
+    assert _as_data(small) == _as_data(current)
+    assert [r["after"] for r in log.records] == runs[:len(log.records)]

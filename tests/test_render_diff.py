@@ -107,3 +107,19 @@ def test_options_dot_stability_and_errors(tmp_path):
         gc.render_passes("bwd")
     with pytest.raises(gc.GraphError, match="image format"):
         gc.render_passes(bwd, tmp_path / "x.bmp")
+
+
+def test_a_node_rewritten_as_a_cheaper_op_says_so(tmp_path):
+    """x * -1 becomes neg(x) (the simplifier's unary_when): not 'folded to a constant'."""
+    g = nx.DiGraph()
+    g.add_node("x", op="input", shape=(2,))
+    g.add_node("m1", op="const", value=-1.0)
+    g.add_node("y", op="mul")
+    g.add_edges_from([("x", "y", {"arg": 0}), ("m1", "y", {"arg": 1})])
+    small, log = gc.optimize(g, keep=["y"])
+    assert small.nodes["y"]["op"] == "neg"
+    assert pass_fates(log)["y"] == ("folded", "neg", "fold_constants")
+    out = gc.render_passes(g, tmp_path / "neg.svg", {"x": np.array([1.5, -2.0])}, keep=["y"],
+                           engine="graphviz-pure")
+    _, texts = nodes(out)
+    assert texts.count("rewritten as neg") == 2 and "folded to a constant" not in texts

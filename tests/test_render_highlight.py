@@ -80,7 +80,8 @@ def test_pair_correspondence_lights_a_node_its_backward_nodes_and_kept_value(tmp
     assert found["edges"] == {f"f{fwd_id['apple_price'][3:]}->b{bwd_id['dtax'][3:]}": (RED, "3")}
     root = ET.parse(out).getroot()
     classes = {g_.get("id"): g_.get("class") for g_ in root.iter(SVG + "g")}
-    assert classes[bwd_id["dapple"]] == "node gc-bwd gc-o3 gc-hl"  # origin colour class kept
+    # origin class kept; column class: dapple stands under apple (forward node 0)
+    assert classes[bwd_id["dapple"]] == "node gc-bwd gc-o3 gc-c0 gc-hl"
 
 
 def test_exact_nodes_and_dark_theme(tmp_path):

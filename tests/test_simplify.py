@@ -180,3 +180,23 @@ def test_value_facts_doc_example_rewrites_to_neg():
     kind, opdef, ids = simplify(gc.lookup("mul"), [0, 1], {}, ValueFacts([None, -1.0], [(3,), ()]),
                                 (3,))
     assert (kind, opdef.name, ids) == ("rewrite", "neg", [0])
+
+
+def test_a_user_op_declaring_a_ufunc_answers_it_on_traced_values():
+    gc.defop("hypot", 2, lambda xp, x, y: xp.sqrt(x * x + y * y), broadcasts=True,
+             shape=lambda a, b: tuple(np.broadcast_shapes(a, b)), ufunc="hypot",
+             vjp=[lambda f, g, x, y, out: f.mul(g, f.div(x, out)),
+                  lambda f, g, x, y, out: f.mul(g, f.div(y, out))],
+             rules=["x/h", "y/h"], replace=True)
+    try:
+        g = gc.trace(lambda x, y: gc.ops.sum(np.hypot(x, y), name="s"), "x", "y")
+        assert sorted(d["op"] for _, d in g.nodes(data=True)) == ["hypot", "input", "input", "sum"]
+        feeds = {"x": np.array([3.0, 5.0]), "y": np.array([4.0, 12.0])}
+        assert float(gc.evaluate(g, feeds)["s"]) == pytest.approx(18.0)
+        assert gc.check_grads(g, feeds, "s", ["x", "y"])
+    finally:
+        from gcompile import registry
+        registry._REGISTRY.pop("hypot", None)
+        registry._UFUNCS.pop("hypot", None)
+    with pytest.raises(gc.GraphError, match="numpy hypot"):
+        gc.trace(lambda x: np.hypot(x, x), "x")

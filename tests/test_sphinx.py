@@ -57,7 +57,7 @@ Diagrams
 .. gcompile:: apple
    :show: pair
    :wrt: apple, tax
-   :caption: The seed example
+   :caption: The seed *example*
 
 .. gcompile:: graphs/apple.json
    :output: price
@@ -96,13 +96,14 @@ def test_html_build_draws_references_and_does_not_redraw(tmp_path):
     assert [p.name.split("-")[1] for p in images] == ["backward", "forward", "pair"]
     html = (out / "index.html").read_text(encoding="utf-8")
     for image in images:
-        assert f'src="_images/{image.name}"' in html
+        assert f'<object data="_images/{image.name}" type="image/svg+xml"' in html
         assert image.read_bytes().lstrip().startswith(b"<?xml")
     # the bundled example is drawn exactly as the library draws it (same engine, same options)
     fig = build_figure(parse_options({"source": "apple", "show": "pair", "wrt": "apple, tax"}))
     assert (out / "_images" / f"{fig.name}.svg").read_bytes() == draw_figure(fig)
-    assert "d(x*y)/dx = y = 1.1" in fig.dot and 'alt="The seed example"' in html
-    assert 'alt="apple gradients from a JSON file"' in html
+    assert "d(x*y)/dx = y = 1.1" in fig.dot and 'aria-label="The seed *example*"' not in html
+    assert 'aria-label="The seed example"' in html  # the caption's text, without its markup
+    assert 'aria-label="apple gradients from a JSON file"' in html
     # the JSON file's backward graph shows the gradients fed through :feed:
     back = next(p for p in images if "backward" in p.name).read_text(encoding="utf-8")
     assert "= 2.2" in back and "= 110" in back and "= 200" in back
@@ -189,3 +190,14 @@ def test_import_without_sphinx_names_the_extra():
             "except gc.GraphError as err:\n    print(err)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "pip install 'gcompile[sphinx]'" in run.stdout, run.stderr
+
+
+@pytest.mark.skipif(not hasattr(gc, "view"), reason="gc.view (the viewer, issue 13) not here")
+def test_view_page_in_a_frame(tmp_path):
+    src = _project(tmp_path, "View\n====\n\n.. gcompile:: apple\n   :show: view\n")
+    run = _build(src, tmp_path / "html", "html", "-W")
+    assert run.returncode == 0, run.stderr
+    pages = list((tmp_path / "html" / "_images").glob("gcompile-view-*.html"))
+    assert len(pages) == 1 and pages[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert f'<iframe src="_images/{pages[0].name}"' in html

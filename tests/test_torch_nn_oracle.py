@@ -93,3 +93,32 @@ def test_compiled_conv_pool_gradient_matches_torch():
     assert value == pytest.approx(loss.item(), rel=1e-12)
     np.testing.assert_allclose(grads["a0"], x.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(grads["a1"], w.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=30, deadline=None)
+@hypothesis.given(groups=st.sampled_from([1, 2]), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+                  s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+                  d=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+                  pads=st.tuples(*[st.integers(0, 2)] * 4), seed=st.integers(0, 2**16))
+def test_conv2d_geometry_property_matches_torch(groups, k, s, d, pads, seed):
+    """Any strides, dilations, asymmetric pads and groups: value and both VJPs equal torch."""
+    rng = np.random.default_rng(seed)
+    h, w = 7, 6
+    hypothesis.assume((h + pads[0] + pads[2]) >= d[0] * (k[0] - 1) + 1)
+    hypothesis.assume((w + pads[1] + pads[3]) >= d[1] * (k[1] - 1) + 1)
+    x, kern = rng.normal(size=(2, 2 * groups, h, w)), rng.normal(size=(2 * groups, 2, *k))
+    params = {"strides": s, "dilations": d, "pads": pads, "groups": groups}
+    g = op_graph("conv2d", 2, **params)
+    out = gc.evaluate(g, {"a0": x, "a1": kern})["out"]
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(kern, requires_grad=True)
+    expected = _conv(params)(tx, tw)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    c = rng.uniform(0.5, 1.5, size=out.shape)
+    (expected * torch.as_tensor(c)).sum().backward()
+    got = gc.gradients(g, {"a0": x, "a1": kern}, "out", ["a0", "a1"], seed=c)
+    np.testing.assert_allclose(got["a0"], tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got["a1"], tw.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -154,3 +154,30 @@ def test_cli_writes_the_page(tmp_path, capsys):
     assert _data((tmp_path / "f.html").read_text(encoding="utf-8"))["mode"] == "single"
     assert main(["view", "apple", "-o", str(tmp_path / "x.svg")]) == 2
     assert "the viewer page is HTML" in capsys.readouterr().err
+
+
+def test_builder_groups_become_viewer_groups():
+    b = gc.GraphBuilder(name="affine")
+    x = b.input("x", shape=(2, 3))
+    with b.group("affine1"):
+        y = b.name(x @ np.ones((3, 4)) + np.zeros(4), "y")
+    b.output(y.sum())
+    g = b.graph
+    text = gc.view(g, values=gc.evaluate(g, {"x": np.arange(6.0).reshape(2, 3)})).html
+    data = _data(text)
+    (group,) = data["groups"]
+    members = sorted(data["nodes"][i]["key"] for i in group["members"])
+    assert group["name"] == "affine1" and members == sorted(
+        k for k, grp in g.nodes(data="group") if grp == "affine1")
+    y_entry = next(n for n in data["nodes"] if n["key"] == "y")
+    assert y_entry["value"]["stats"] == "min 3  mean 7.5  max 12"  # x @ 1 = row sums 3, 12
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text())
+def test_page_json_never_closes_the_script_and_round_trips(text):
+    out = page_json({"key": text})
+    assert "<" not in out and ">" not in out and "&" not in out
+    assert json.loads(out) == {"key": text}

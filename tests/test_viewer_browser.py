@@ -129,7 +129,7 @@ def _keys_with(tools, cls):
 
 
 def _viewbox(tools):
-    return tools.js("document.querySelector('#gc-canvas svg').getAttribute('viewBox')")
+    return tools.js("document.querySelector('#gc-canvas svg').getAttribute('data-view')")
 
 
 def test_search_highlights_matches_and_jumps(browser, pages):
@@ -227,7 +227,7 @@ def test_paths_and_toggles(browser, pages):
     tools.js("var s = document.getElementById('gc-wrt'); s.value = s.options[1].value; "
              "s.dispatchEvent(new Event('change'))")
     text = tools.js("document.getElementById('gc-paths').textContent")
-    assert "price → apple_price → apple" in text and "1 × 1.1 × 2 = 2.2" in text
+    assert "price ← apple_price ← apple" in text and "1 × 1.1 × 2 = 2.2" in text
     assert _keys_with(tools, "gc-path") == ["b:dapple", "b:dapple_price", "b:dprice", "f:apple",
                                             "f:apple_price", "f:price"]
     value_shown = ("getComputedStyle(document.querySelector('#gc-canvas .gc-value')).display "

@@ -28,6 +28,7 @@ import traceback
 from .commands import FORMATS, run_eval, run_example, run_grad, run_render
 from .teach import (COMPARE_EPILOG, COMPARE_FORMATS, EXPLAIN_EPILOG, STEP_EPILOG, run_compare,
                     run_explain, run_step_through)
+from .. import __version__
 from ..errors import GraphError
 from ..escape import text
 from ..viewer.command import add_view_parser
@@ -63,7 +64,10 @@ examples:
 Writes DIR/NAME_backward.json, DIR/NAME_forward.FMT, DIR/NAME_backward.FMT,
 DIR/NAME_pair.FMT and DIR/NAME_book.FMT, where NAME is the graph file's stem. The backward graph is
 written in its teaching form (one op per local derivative) unless --optimize;
---passes-log prints what the passes would do (or did) without changing that."""
+--passes-log prints what the passes would do (or did) without changing that.
+Every output is checked before anything is written, and the set is written
+whole or not at all; existing files are replaced (the 'wrote' line says so),
+an output that is an input file is refused."""
 
 _RENDER_EPILOG = """\
 examples:
@@ -166,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["explain", "apple", "--max-paths", "3"]).max_paths
     3
     """
-    from .. import __version__
-
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog=_PROG, formatter_class=fmt, epilog=_MAIN_EPILOG,
                      description="Compile a computation graph into its reverse-mode gradient "

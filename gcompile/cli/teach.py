@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .inputs import (check_float_wrt, default_output, default_wrt, leaf_shapes, load_graph,
-                     parse_feeds, require_values)
+                     missing_inputs, parse_feeds, require_values)
 from .outputs import Outputs, input_paths
 from ..autodiff import grad
 from ..compare import compare
@@ -96,11 +96,6 @@ def compare_format(fmt, out) -> str:
     return _SUFFIX_FORMATS.get(Path(out).suffix.lower(), "text") if out else "text"
 
 
-def _has_every_input(graph, feeds) -> bool:
-    return all(n in feeds or "value" in d for n, d in graph.nodes(data=True)
-               if d.get("op") == "input")
-
-
 def _targets(args, src):
     """``(feeds, output, wrt)`` of a teaching command, from its arguments and GRAPH."""
     graph = src.graph
@@ -125,7 +120,7 @@ def run_compare(args) -> int:
     graph = src.graph
     feeds, output, wrt = _targets(args, src)
     values = shapes = None
-    if _has_every_input(graph, feeds):
+    if not missing_inputs(graph, feeds):
         check_float_wrt(graph, feeds, wrt)
         values = evaluate(graph, feeds)
         shapes = leaf_shapes(graph, values)

@@ -12,6 +12,7 @@ Examples
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..errors import GraphError
 from .nodes import SIZES
 from .style import FONT, FONT_STACK, clean_text, html_label, theme as theme_colors
 
-__all__ = ["Diagram", "export", "check_graph", "check_values", "new_diagram", "cluster_attrs",
+__all__ = ["Diagram", "export", "layout", "layout_variants", "check_graph", "check_values", "new_diagram", "cluster_attrs",
            "write_image", "theme_colors", "XLABEL_EDGES", "SUFFIXES"]
 
 #: Above this many edges, edge values become ``xlabel`` (placed after layout) to keep
@@ -65,7 +66,7 @@ class Diagram(graphviz.Digraph):
 
     def svg(self) -> str:
         """The SVG text of this diagram."""
-        return export(self.source, "svg", self.gc_engine).decode("utf-8")
+        return layout(self, "svg", self.gc_engine).decode("utf-8")
 
     def _repr_svg_(self):
         return self.svg()
@@ -96,8 +97,8 @@ class Diagram(graphviz.Digraph):
         True
         """
         fmt = _pipe_format(format or self.format, renderer, formatter, neato_no_op, engine)
-        data = self.source.encode("utf-8") if fmt == "dot" else export(
-            self.source, fmt, self.gc_engine)
+        data = self.source.encode("utf-8") if fmt == "dot" else layout(
+            self, fmt, self.gc_engine)
         return data if encoding is None else data.decode(encoding)
 
     def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
@@ -189,6 +190,54 @@ def export(source: str, fmt: str, engine: str = "auto", dpi=None) -> bytes:
     return data
 
 
+def layout_variants(source: str):
+    r"""``source``, then simpler layouts of the same picture to fall back on.
+
+    Graphviz's ranking fails on some graphs ("trouble in init_rank"), most often
+    with ``newrank`` and edges of length 0 between clusters: the first fallback
+    drops ``newrank``, the second also lets no edge stay within its rank.  The
+    nodes, edges, labels and ids are the same in every variant.
+
+    Examples
+    --------
+    >>> src = "\n".join(["digraph {", "\tgraph [newrank=true rankdir=LR]",
+    ...                   "\ta -> b [minlen=0]", "}"])
+    >>> [v.count("newrank") + v.count("minlen") for v in layout_variants(src)]
+    [2, 1, 0]
+    """
+    yield source
+    lines = source.split("\n")
+    lines = [line.replace(" newrank=true", "").replace("newrank=true ", "")
+             if line.startswith("\tgraph [") else line for line in lines]
+    yield "\n".join(lines)
+    yield "\n".join(_MINLEN0.sub("", line) if "->" in line else line for line in lines)
+
+
+_MINLEN0 = re.compile(r"(?<=[\[ ])minlen=0 ?")
+
+
+def layout(diagram, fmt: str, engine: str = "auto", dpi=None) -> bytes:
+    """Lay ``diagram`` out as ``fmt`` bytes; if the engine fails on its DOT, fall back
+    on :func:`layout_variants` so that every graph gcompile accepts gets a picture.
+
+    Examples
+    --------
+    >>> import gcompile as gc
+    >>> from gcompile.examples import apple
+    >>> layout(gc.to_dot(apple()[0]), "svg", "graphviz-pure")[:5]
+    b'<?xml'
+    """
+    first = None
+    for source in layout_variants(diagram.source):
+        try:
+            return export(source, fmt, engine, dpi=dpi)
+        except GraphError as err:
+            if " failed on " not in str(err):   # not a layout failure: no variant helps
+                raise
+            first = first or err
+    raise first
+
+
 def check_graph(graph, what="graph"):
     """A :class:`GraphError` unless ``graph`` is a networkx DiGraph (not a multigraph)."""
     if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
@@ -205,8 +254,9 @@ def check_values(values, what="values"):
 
 def new_diagram(colors, rankdir, title, name="gcompile", **graph_attr):
     """An empty :class:`Diagram` with the theme's graph, node and edge defaults."""
+    rankdir = "LR" if rankdir == "auto" else rankdir   # pictures of two graphs flow LR
     if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise GraphError(f"rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
+        raise GraphError(f"rankdir must be 'auto', 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
     attrs = dict(rankdir=rankdir, bgcolor=colors["bg"], fontname=FONT, fontcolor=colors["text"],
                  nodesep="0.3", ranksep="0.5", pad="0.25", **graph_attr)
     if title is not None:
@@ -236,8 +286,8 @@ def write_image(diagram, path, engine, dpi):
     if fmt is None:
         raise GraphError(f"cannot tell the image format of {str(path)!r}: use a name ending in "
                          + ", ".join(SUFFIXES))
-    data = diagram.source.encode("utf-8") if fmt == "dot" else export(
-        diagram.source, fmt, engine, dpi=dpi if fmt == "png" else None)
+    data = diagram.source.encode("utf-8") if fmt == "dot" else layout(
+        diagram, fmt, engine, dpi=dpi if fmt == "png" else None)
     try:
         path.write_bytes(data)
     except OSError as err:

@@ -159,7 +159,7 @@ def book_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
 
     def backward(u_id, v_id, value, tip, on):
         attrs = dict(dir="back", arrowtail="normal", color=red, fontcolor=red,
-                     constraint="false", label=text(value, red),
+                     label=text(value, red),
                      tooltip=plain_text(tip), _attributes={"class": "gc-book-grad"})
         diagram.edge(u_id, v_id, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
 

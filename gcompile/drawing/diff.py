@@ -42,8 +42,8 @@ def pass_fates(log):
     """Node -> ``(fate, target, pass)`` from a :class:`gcompile.PassLog`.
 
     ``fate`` is "removed", "merged", "aliased" or "folded"; ``target`` the node
-    that holds the value afterwards (merged and aliased chains followed), else
-    ``None``.  A node folded and later removed is "removed".
+    that holds the value afterwards (merged and aliased chains followed), the op
+    a folded node was rewritten as (``x * -1`` -> ``neg``), else ``None``.  A node folded and later removed is "removed".
 
     Examples
     --------
@@ -58,7 +58,9 @@ def pass_fates(log):
     for rec in log.records:
         for kind in ("folded", "aliased", "merged"):
             for old, new in rec[kind]:
-                fates[old] = (kind, None if kind == "folded" else new, rec["pass"])
+                # "folded" to "const", or rewritten as a cheaper op (x * -1 -> neg): its name
+                fates[old] = (kind, None if kind == "folded" and new == "const" else new,
+                              rec["pass"])
         for old in rec["removed"]:
             fates[old] = ("removed", None, rec["pass"])
     for key, (kind, target, pass_) in list(fates.items()):
@@ -85,8 +87,9 @@ def _draw(sub, graph, prefix, values, colors, style, marks, label, sub_ids):
         if fate is not None:
             kind_, target, pass_ = fate
             klass += f" gc-{kind_}"
-            note = _NOTES[kind_].format(pass_=pass_, target=(
-                node_name(graph, target) if target in graph else clean_text(target, 40)))
+            note = f"rewritten as {clean_text(target, 40)}" if kind_ == "folded" and target \
+                else _NOTES[kind_].format(pass_=pass_, target=(
+                    node_name(graph, target) if target in graph else clean_text(target, 40)))
             tone = {"removed": colors["subtext"], "folded": colors["grad_edge"]}.get(
                 kind_, colors["merged"])
             attrs["xlabel"] = html_label((note, SIZES["detail"], tone, kind_ != "folded"))

@@ -19,17 +19,26 @@ True
 """
 from __future__ import annotations
 
+import networkx as nx
+
 from ..errors import GraphError
 from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
                    new_diagram, theme_colors, write_image)
-from .nodes import SIZES, edge_attrs, node_attrs, node_kind
+from .aliases import alias_label, gradient_aliases
+from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
 from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
-from .orders import legend_label, order_colors, uses_orders
+from .orders import legend_label, order_colors, order_name, uses_orders
 from .options import document
 from .pair import pair_to_dot, render_pair
-from .style import clean_text, html_label, plain_text
+from .style import clean_text, format_value, html_label, plain_text
 
-__all__ = ["Diagram", "to_dot", "pair_to_dot", "render", "render_pair", "export"]
+__all__ = ["Diagram", "to_dot", "auto_rankdir", "pair_to_dot", "render", "render_pair", "export"]
+
+#: ``rankdir="auto"``: graphs of at least this many nodes whose left-to-right layout
+#: would be more than this many times wider than tall are drawn top to bottom.
+AUTO_TB_NODES, AUTO_TB_RATIO = 10, 4.0
+#: Estimated width of a rank and height of a node (points) in a left-to-right layout.
+RANK_WIDTH, NODE_HEIGHT = 170, 60
 
 #: Above this many nodes, an input or constant used by several ops is drawn once per
 #: use: its edges would otherwise span the whole layout and dominate dot's time.
@@ -44,9 +53,38 @@ def _groups(graph):
     return groups
 
 
+def auto_rankdir(graph) -> str:
+    """"TB" for a graph that would be long and thin left to right, else "LR".
+
+    A left-to-right layout is as wide as the graph is deep (ranks) and as tall as
+    its ranks are full; past :data:`AUTO_TB_NODES` nodes, when the estimate of
+    width over height exceeds :data:`AUTO_TB_RATIO`, the graph is drawn top to
+    bottom, so that at a page's width its text stays readable.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> chain = nx.path_graph(30, create_using=nx.DiGraph)
+    >>> auto_rankdir(chain), auto_rankdir(nx.path_graph(3, create_using=nx.DiGraph))
+    ('TB', 'LR')
+    """
+    n = graph.number_of_nodes()
+    if n < AUTO_TB_NODES:
+        return "LR"
+    depth = {}
+    try:
+        for key in nx.topological_sort(graph):
+            depth[key] = max((depth[p] + 1 for p in graph.predecessors(key)), default=0)
+    except nx.NetworkXUnfeasible:   # a cycle: the check of the graph reports it elsewhere
+        return "LR"
+    ranks = max(depth.values()) + 1
+    wide = (ranks * RANK_WIDTH) / ((n / ranks) * NODE_HEIGHT)
+    return "TB" if wide > AUTO_TB_RATIO else "LR"
+
+
 @document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight",
           "color_by")
-def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True, rules=True,
+def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=True, rules=True,
            collapse="cluster", title=None, highlight=None, color_by="auto") -> Diagram:
     """Build the Graphviz diagram of one graph (forward or backward).
 
@@ -83,15 +121,20 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
     check_graph(graph)
     values = check_values(values)
     colors = theme_colors(theme)
+    if rankdir == "auto":
+        rankdir = auto_rankdir(graph)
     if collapse not in (None, False, "cluster", "box"):
         raise GraphError(f"collapse must be 'cluster', 'box' or None, got {collapse!r}")
     diagram = new_diagram(colors, rankdir, title)
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
+    by_order = uses_orders(graph, color_by)
     groups = _groups(graph) if collapse else {}
+    if collapse and by_order and not groups:   # Hessians, joint graphs: one box per order
+        for key, order in graph.nodes(data="order"):
+            groups.setdefault(f"order {order}: {order_name(order)}", []).append(key)
     grouped = {key for members in groups.values() for key in members}
     style = dict(show_values=show_values, rules=rules)
     lit = graph_highlight(graph, highlight)
-    by_order = uses_orders(graph, color_by)
     color_of = order_colors(colors)
 
     split = set()
@@ -154,6 +197,18 @@ def to_dot(graph, values=None, *, rankdir="LR", theme="light", show_values=True,
             add_node(diagram, u, tail)
         on = any(e in lit.edges for e in edges)
         diagram.edge(tail, head, **outline(attrs, colors, on, HIGHLIGHT_EDGE))
+    for k, (wrt, name, holder) in enumerate(gradient_aliases(graph)):
+        if holder in drawn:   # a gradient with no node of its own: a note pointing at its value
+            note = f"a{k}"
+            value = format_value(values[holder])[0] if show_values and holder in values else ""
+            diagram.node(note, id=note, shape="box", style="rounded,filled,dashed",
+                         fillcolor=colors["gradient"][0], color=colors["gradient"][1],
+                         label=alias_label(name, node_name(graph, holder), value, colors),
+                         tooltip=plain_text(f"{name}: the gradient with respect to "
+                                            f"{clean_text(wrt, 40)} is the value of node "
+                                            f"{clean_text(holder, 40)}"))
+            diagram.edge(note, drawn[holder], style="dashed", color=colors["gradient"][1],
+                         arrowhead="empty", constraint="false")
     if by_order:
         diagram.node("legend", id="legend", shape="plaintext", label=legend_label(graph, colors),
                      tooltip="node colours: derivative order (0 = forward graph)")

@@ -110,6 +110,11 @@ def _local_value(graph, local, values):
     return None
 
 
+def _is_array_text(text):
+    """Whether a value's short text describes an array (``2×5 float64``), not a number."""
+    return " " in text and text.split(" ", 1)[1].isidentifier()
+
+
 def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rules=True,
                extra_tip=""):
     """Graphviz attributes of one node (label, shape, colours, tooltip).
@@ -150,13 +155,22 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
         if kind == "input" and isinstance(shape, tuple) and shape:
             lines.append(("×".join(map(str, shape)), SIZES["detail"], colors["subtext"], False))
     rule = data.get("rule")
-    if rules and rule and kind != "seed":
+    if kind == "const" and rule and short and not clean_text(rule, 48).endswith("= " + short):
+        rule_shown = False    # a constant inside a rule (the 1 of 1 - σ): its value, not the rule
+    else:
+        rule_shown = rules and rule and kind != "seed"
+    if rule_shown:
         text = clean_text(rule, 48)
         local = data.get("local")
         factor = _local_value(graph, local, values) if show_values else None
-        if factor is not None and not text.endswith("= " + factor):
+        if factor is not None and _is_array_text(factor):
+            lines.append((text, SIZES["detail"], colors["subtext"], False))
+            text = f"local factor: {factor}"   # a fact about the factor, not an equation
+        elif factor is not None and not text.endswith("= " + factor):
             text += " = " + factor
         lines.append((text, SIZES["detail"], colors["subtext"], False))
+        if kind == "const" and short and text.endswith("= " + short):
+            short = ""        # the rule line already ends with the value: say it once
     if rule:
         tip.append("rule: " + clean_text(rule, 80))
     for attr in ("role", "origin"):

@@ -17,70 +17,23 @@ Examples
 """
 from __future__ import annotations
 
-from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs,
+from .base import (XLABEL_EDGES, Diagram, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import edge_attrs, node_attrs, node_kind, node_name
 from .book import book_to_dot
+from .aliases import alias_label, gradient_aliases
+from .columns import backward_columns, check_pair, same_key
 from .options import document
 from ..errors import GraphError
-from .style import clean_text, plain_text
+from .style import clean_text, format_value, plain_text
 
-__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes", "check_pair", "PAIR_STYLES"]
+__all__ = ["pair_to_dot", "render_pair", "drawn_backward_nodes", "check_pair", "backward_columns",
+           "PAIR_STYLES"]
 
 #: The pictures of a forward graph and its backward graph: "pair" (both graphs, the
 #: backward one beneath) and "book" (one graph, gradients beneath the forward values).
 PAIR_STYLES = ("pair", "book")
-
-
-def _same_key(key, graph):
-    try:
-        return key in graph
-    except TypeError:
-        return False
-
-
-def _is_backward(graph):
-    return isinstance(graph.graph.get("grads"), dict) and any(
-        "role" in data for _, data in graph.nodes(data=True))
-
-
-def check_pair(fwd, bwd):
-    """A :class:`GraphError` naming the wrong argument unless ``bwd`` is the backward graph
-    of ``fwd`` (``gc.grad(fwd, ...)``): not swapped, not of another forward graph.
-
-    Examples
-    --------
-    >>> import gcompile as gc
-    >>> from gcompile.examples import apple, apple_orange
-    >>> g, _ = apple()
-    >>> bwd = gc.grad(g, "price", g.graph["wrt"])
-    >>> check_pair(g, bwd)
-    >>> try:
-    ...     check_pair(bwd, g)
-    ... except gc.GraphError as err:
-    ...     print(str(err)[:72])
-    render_pair(fwd, bwd, ...): the arguments are swapped: the first is a ba
-    """
-    check_graph(fwd, "forward graph")
-    check_graph(bwd, "backward graph")
-    if _is_backward(fwd) and not _is_backward(bwd):
-        raise GraphError("render_pair(fwd, bwd, ...): the arguments are swapped: the first is a "
-                         "backward graph (it has 'grads' and node roles, as gc.grad makes), the "
-                         "second a forward graph; call render_pair(fwd, bwd, ...)")
-    if not _is_backward(bwd):
-        raise GraphError("render_pair(fwd, bwd, ...): the second argument (bwd) is not a "
-                         "backward graph: it has no 'grads' graph attribute and no node roles "
-                         "(pass the result of gc.grad(fwd, output, wrt))")
-    wanted = [("output", bwd.graph.get("output"))]
-    wanted += [("wrt node", w) for w in bwd.graph["grads"]]
-    wanted += [("origin of backward node " + clean_text(repr(k), 40), o)
-               for k, o in bwd.nodes(data="origin") if o is not None]
-    for what, key in wanted:
-        if not _same_key(key, fwd):
-            raise GraphError(f"render_pair(fwd, bwd, ...): bwd is not the backward graph of "
-                             f"fwd: its {what} {clean_text(repr(key), 60)} is not a node of "
-                             f"the forward graph (pass the graph gc.grad was called on)")
 
 
 def _folded_constants(bwd):
@@ -112,16 +65,20 @@ def drawn_backward_nodes(fwd, bwd):
     """
     folded = _folded_constants(bwd)
     return [k for k, d in bwd.nodes(data=True)
-            if k not in folded and not (d.get("role") == "forward_value" and _same_key(k, fwd))]
+            if k not in folded and not (d.get("role") == "forward_value" and same_key(k, fwd))]
+
+
+def _group_of(graph, key):
+    group = graph.nodes[key].get("group")
+    return None if group is None else clean_text(group, 60)
 
 
 def _origin_colors(fwd, bwd, residual, colors):
     """Forward node -> (fill, border): palette colours for the nodes the backward
-    graph refers to (origins, residuals), in forward order; kind colours otherwise."""
-    origins = set()
-    for key, origin in bwd.nodes(data="origin"):
-        if key not in residual and origin is not None and _same_key(origin, fwd):
-            origins.add(origin)
+    graph draws under (columns) or reads (residuals), in forward order; kind colours
+    otherwise."""
+    origins = {column for key, column in backward_columns(fwd, bwd).items()
+               if key not in residual}
     ranked = ([k for k in fwd.nodes if k in origins]
               + [k for k in fwd.nodes if k in residual and k not in origins])
     palette = colors["palette"]
@@ -167,55 +124,92 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
     diagram = new_diagram(colors, rankdir, title, newrank="true")
     fid = {key: f"f{i}" for i, key in enumerate(fwd.nodes)}
     residual = {k for k, d in bwd.nodes(data=True)
-                if d.get("role") == "forward_value" and _same_key(k, fwd)}
+                if d.get("role") == "forward_value" and same_key(k, fwd)}
     folded = _folded_constants(bwd)
     bkeys = drawn_backward_nodes(fwd, bwd)
     lit = pair_highlight(fwd, bwd, highlight, bkeys)
     fill = _origin_colors(fwd, bwd, residual, colors)
     bid = {key: f"b{i}" for i, key in enumerate(bkeys)}
-    column, seeds = {}, []
+    col = backward_columns(fwd, bwd, bkeys)
+    column = {}
     for key in bkeys:
-        origin = bwd.nodes[key].get("origin")
-        if origin is not None and _same_key(origin, fwd):
-            if bwd.nodes[key].get("role") == "seed":
-                seeds.append((origin, key))  # enters from beyond the output: one column right
-            else:
-                column.setdefault(origin, []).append(key)
+        if key in col:
+            column.setdefault(col[key], []).append(key)
     shown = dict(show_values=show_values, rules=rules)
-    with diagram.subgraph(name="cluster_forward") as sub:
-        sub.attr(**cluster_attrs("forward", colors))
-        for i, key in enumerate(fwd.nodes):
-            partners = ", ".join(clean_text(k, 30) for k in column.get(key, [])
-                                 + [s for o, s in seeds if o == key])
-            tip = f"backward nodes: {partners}" if partners else ""
-            attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
-                               extra_tip=tip, **shown)
-            attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
-            sub.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
-            diagram.ids[("fwd", key)] = f"fwd{i}"
     order = {key: i for i, key in enumerate(fwd.nodes)}
-    with diagram.subgraph(name="cluster_backward") as sub:
-        sub.attr(**cluster_attrs("backward", colors))
-        for i, key in enumerate(bkeys):
-            kind = node_kind(bwd, key)
-            origin = bwd.nodes[key].get("origin")
-            aligned = origin is not None and _same_key(origin, fwd)
-            color = fill[origin] if aligned else colors[kind]
-            klass = f"gc-bwd gc-o{order[origin]}" if aligned else "gc-bwd"
-            attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
-            attrs["_attributes"] = {"class": klass}
-            sub.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
-            diagram.ids[("bwd", key)] = f"bwd{i}"
+    groups = list(dict.fromkeys(g for g in (_group_of(fwd, k) for k in fwd.nodes) if g))
+
+    def add_forward(target, i, key):
+        partners = ", ".join(clean_text(k, 30) for k in column.get(key, []))
+        tip = f"backward nodes: {partners}" if partners else ""
+        attrs = node_attrs(fwd, key, node_kind(fwd, key), values, colors, fill[key],
+                           extra_tip=tip, **shown)
+        attrs["_attributes"] = {"class": f"gc-fwd gc-o{i}"}
+        target.node(fid[key], id=f"fwd{i}", **outline(attrs, colors, key in lit.nodes))
+        diagram.ids[("fwd", key)] = f"fwd{i}"
+
+    def add_backward(target, i, key):
+        kind = node_kind(bwd, key)
+        origin = bwd.nodes[key].get("origin")
+        where = col.get(key)
+        color = fill[where] if where is not None else colors[kind]
+        klass = "gc-bwd"
+        if origin is not None and same_key(origin, fwd):
+            klass += f" gc-o{order[origin]}"
+        if where is not None:
+            klass += f" gc-c{order[where]}"
+        attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
+        attrs["_attributes"] = {"class": klass}
+        target.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
+        diagram.ids[("bwd", key)] = f"bwd{i}"
+
+    def add_aliases(sub):
+        """Gradients with no node of their own (aliased, merged): a note in wrt's column."""
+        for k, (wrt, name, holder) in enumerate(gradient_aliases(bwd, bkeys)):
+            target = fid.get(holder) if holder in residual else bid.get(holder)
+            if target is None or not same_key(wrt, fwd):
+                continue
+            value = format_value(values[holder])[0] if show_values and holder in values else ""
+            sub.node(f"a{k}", id=f"alias{k}", shape="box", style="rounded,filled,dashed",
+                     fillcolor=fill[wrt][0], color=fill[wrt][1],
+                     label=alias_label(name, node_name(bwd, holder), value, colors),
+                     tooltip=plain_text(f"{name}: the gradient with respect to "
+                                        f"{clean_text(wrt, 40)} is the value of node "
+                                        f"{clean_text(holder, 40)}"),
+                     _attributes={"class": f"gc-bwd gc-alias gc-c{order[wrt]}"})
+            diagram.edge(fid[wrt], f"a{k}", style="invis", minlen="0", weight="100")
+            diagram.edge(f"a{k}", target, style="dashed", color=fill[wrt][1], arrowhead="empty",
+                         constraint="false")
+
+    def fill_part(part, items, group_of, add, extra=None):
+        """Nodes of one part; those of a forward group inside a cluster named after it."""
+        with diagram.subgraph(name=f"cluster_{part}") as sub:
+            sub.attr(**cluster_attrs(part, colors))
+            for i, key in items:
+                if group_of(key) is None:
+                    add(sub, i, key)
+            for j, group in enumerate(groups):
+                members = [(i, key) for i, key in items if group_of(key) == group]
+                if members:
+                    with sub.subgraph(name=f"cluster_{part}_g{j}") as inner:
+                        inner.attr(**cluster_attrs(group, colors))
+                        for i, key in members:
+                            add(inner, i, key)
+            if extra is not None:
+                extra(sub)
+
+    fill_part("backward", list(enumerate(bkeys)),
+              lambda k: _group_of(fwd, col[k]) if k in col else None, add_backward, add_aliases)
+    fill_part("forward", list(enumerate(fwd.nodes)), lambda k: _group_of(fwd, k), add_forward)
     for key in bwd.nodes:   # a forward value the backward graph reads: drawn as the forward node
         if key in residual:
             diagram.ids[("bwd", key)] = diagram.ids[("fwd", key)]
-    for origin, members in column.items():
-        with diagram.subgraph() as same:
-            same.attr(rank="same")
-            for node in [fid[origin]] + [bid[k] for k in members]:
-                same.node(node)
-    for origin, key in seeds:
-        diagram.edge(fid[origin], bid[key], style="invis")
+    # each backward node under its forward node: a heavy invisible edge of length 0 pulls it
+    # into the forward node's rank.  Not rank=same: a rank=same set spanning two clusters
+    # makes dot fail ("trouble in init_rank") on some graphs; a weight never fails.
+    for where, members in column.items():
+        for key in members:
+            diagram.edge(fid[where], bid[key], style="invis", minlen="0", weight="100")
     label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
              else "label")
     for u, v in fwd.edges:
@@ -233,10 +227,14 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
                                                    HIGHLIGHT_EDGE))
         else:
             # declared against the flow (dir=back draws the arrow into v), so dot lays the
-            # backward graph out in the forward graph's rank order: straight, parallel edges
+            # backward graph out in the forward graph's rank order: straight, parallel edges.
+            # They take part in ranking (constraint=false edges with labels make newrank fail:
+            # "trouble in init_rank"); within one column they may stay in the rank (minlen 0).
             attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values,
                                color=colors["grad_edge"], label=label)
-            diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal", constraint="false",
+            if col.get(u) is not None and col.get(u) == col.get(v):
+                attrs["minlen"] = "0"
+            diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal",
                          **outline(attrs, colors, (u, v) in lit.bwd_edges, HIGHLIGHT_EDGE))
     return diagram
 

@@ -92,16 +92,21 @@ def _static(name):
 
 def slim_svg(svg: str) -> str:
     """Graphviz's SVG as the page inlines it: from ``<svg``, without comments, the
-    font stack (set once by the page's style) or link tooltips (the page draws its own).
+    font stack (set once by the page's style) or tooltips (the page draws its own); a node's
+    or edge's ``<title>`` (DOT names, made from positions) becomes its ``data-dot``.
 
     Examples
     --------
-    >>> slim_svg('<?xml?><!-- x --><svg><!-- n0 --><a xlink:title="k&#10;v"><text '
-    ...          f'font-family="{FONT_STACK}">k</text></a></svg>')
-    '<svg><a><text>k</text></a></svg>'
+    >>> slim_svg('<?xml?><!-- x --><svg><title>g</title><!-- n0 -->\\n<g id="n0" class="node">'
+    ...          '\\n<title>n0</title>\\n<a xlink:title="k&#10;v"><text '
+    ...          f'font-family="{FONT_STACK}">k</text></a></g></svg>')
+    '<svg><g id="n0" class="node" data-dot="n0">\\n<a><text>k</text></a></g></svg>'
     """
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    svg = re.sub(r'(<g id="[^"]*" class="(?:node|edge)[^"]*")>\n<title>([^<]*)</title>',
+                 r'\1 data-dot="\2">', svg)
+    svg = re.sub(r"<title>[^<]*</title>\n?", "", svg)
     svg = svg.replace(f' font-family="{FONT_STACK}"', "")
     return re.sub(r' xlink:title="[^"]*"', "", svg)
 
@@ -205,11 +210,15 @@ def view(fwd, bwd=None, path=None, values=None, grads=None, *, engine="auto", ti
         f'style-src \'unsafe-inline\'; script-src \'sha256-{digest}\'">',
         f"<title>{html.escape(heading)}</title>",
         f"<style>{_static('viewer.css')}\n#gc-canvas text {{ font-family: {_css_fonts()}; }}"
-        "</style></head>",
+        "</style>",
+        # the diagram stays hidden until the script has folded big graphs (no layout of
+        # nodes nobody sees); without scripts it shows at once
+        "<noscript><style>#gc-canvas.gc-loading #gc-stage { display: block; }</style></noscript>",
+        "</head>",
         f'<body class="gc-theme-{"dark" if data["theme"] == "dark" else "light"}">',
         _static("viewer.html").replace("{heading}", html.escape(heading)),
-        f'<div id="gc-canvas" tabindex="0" aria-label="graph (arrow keys pan, + and - zoom, '
-        f'0 fits)">\n{svg}\n</div></main>',
+        f'<div id="gc-canvas" class="gc-loading" tabindex="0" aria-label="graph (arrow keys pan, + and - zoom, '
+        f'0 fits)"><div id="gc-stage">\n{svg}\n</div></div></main>',
         '<div id="gc-tip" role="tooltip" hidden></div>',
         f'<script type="application/json" id="gc-data">{page_json(data)}</script>',
         f"<script>{script}</script>",

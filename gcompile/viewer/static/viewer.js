@@ -5,11 +5,11 @@
   'use strict';
   var started = performance.now();
   var SVGNS = 'http://www.w3.org/2000/svg';
-  var XLINK = 'http://www.w3.org/1999/xlink';
   var data = JSON.parse(document.getElementById('gc-data').textContent);
   var nodes = data.nodes;
   var canvas = document.getElementById('gc-canvas');
   var svg = canvas.querySelector('svg');
+  var stage = document.getElementById('gc-stage');
   var graph0 = svg.querySelector('g.graph') || svg;
   var tip = document.getElementById('gc-tip');
   var $ = function (id) { return document.getElementById(id); };
@@ -22,6 +22,7 @@
   }
 
   // ------------------------------------------------------------ index the SVG
+  var bbox = new Map();   // node element -> its box in the diagram's coordinates
   var byId = Object.create(null);
   var byDot = Object.create(null);
   nodes.forEach(function (n, i) { n.els = []; byId[n.id] = i; n.group = -1; });
@@ -29,9 +30,8 @@
   Array.prototype.forEach.call(svg.querySelectorAll('g.node'), function (e) {
     var i = byId[e.id];
     if (i === undefined) { i = byId[e.id.split('_')[0]]; }   // leaves drawn once per use
-    var title = e.querySelector('title');
     if (i === undefined) { return; }
-    if (title) { byDot[title.textContent] = i; }
+    byDot[e.getAttribute('data-dot')] = i;
     var n = nodes[i];
     n.els.push(e);
     e.setAttribute('data-node', String(i));
@@ -48,8 +48,7 @@
   var edges = [];
   var edgeOf = Object.create(null);
   Array.prototype.forEach.call(svg.querySelectorAll('g.edge'), function (e) {
-    var title = e.querySelector('title');
-    var ends = title ? title.textContent.split('->') : [];
+    var ends = (e.getAttribute('data-dot') || '').split('->');
     var a = byDot[ends[0]], b = byDot[ends[1]];
     var edge = {el: e, a: a, b: b};
     edges.push(edge);
@@ -59,55 +58,87 @@
     if ((na.side === 'f' && nb.side === 'b') || na.role === 'forward_value') {
       e.classList.add('gc-residual');
     }
-    Array.prototype.forEach.call(e.querySelectorAll('text'), function (t) {
-      t.classList.add('gc-value');
-    });
-  });
-  // the page draws its own tooltips: drop the native ones (titles, link titles)
-  Array.prototype.forEach.call(svg.querySelectorAll('title'), function (t) { t.remove(); });
-  Array.prototype.forEach.call(svg.querySelectorAll('a'), function (a) {
-    a.removeAttributeNS(XLINK, 'title');
-    a.removeAttribute('xlink:title');
   });
 
   // ------------------------------------------------------------ pan and zoom
   var base = svg.viewBox.baseVal;
   var home = {x: base.x, y: base.y, w: base.width, h: base.height};
-  var vb = {x: home.x, y: home.y, w: home.w, h: home.h};
   svg.removeAttribute('width');
   svg.removeAttribute('height');
   svg.setAttribute('tabindex', '-1');   // Tab goes from the canvas straight to the nodes
-  function apply() { svg.setAttribute('viewBox', [vb.x, vb.y, vb.w, vb.h].join(' ')); }
-  function toSvg(cx, cy) {
-    var p = svg.createSVGPoint();
-    p.x = cx; p.y = cy;
-    return p.matrixTransform(svg.getScreenCTM().inverse());
+  // The diagram is laid out once at its own size (1 unit = 1 px); pan and zoom are a CSS
+  // transform of its box: the browser re-rasters, it never lays the text out again
+  // (changing the viewBox or an SVG transform's scale does, seconds on big graphs).
+  svg.style.width = home.w + 'px';
+  svg.style.height = home.h + 'px';
+  var at = {k: 1, x: 0, y: 0};   // screen = at.k * (diagram - home) + at.(x, y), canvas pixels
+  function size() { return {w: canvas.clientWidth || 800, h: canvas.clientHeight || 600}; }
+  function apply() {
+    // on a box around the svg element: a transform on the svg itself makes the browser
+    // shape every text again for the new scale
+    stage.style.transform = 'matrix(' + at.k + ',0,0,' + at.k + ',' + at.x + ',' + at.y + ')';
+    var c = size();
+    svg.setAttribute('data-view', [home.x - at.x / at.k, home.y - at.y / at.k, c.w / at.k,
+                                   c.h / at.k].join(' '));
   }
-  function zoom(f, cx, cy) {
-    var r = canvas.getBoundingClientRect();
-    if (cx === undefined) { cx = r.left + r.width / 2; cy = r.top + r.height / 2; }
-    var w = Math.min(Math.max(vb.w / f, home.w / 200), home.w * 8);
-    f = vb.w / w;
-    var p = toSvg(cx, cy);
-    vb.x = p.x - (p.x - vb.x) / f; vb.y = p.y - (p.y - vb.y) / f;
-    vb.w /= f; vb.h /= f;
+  function fit() {
+    var c = size();
+    var k = Math.min(c.w / home.w, c.h / home.h);
+    at = {k: k, x: (c.w - k * home.w) / 2, y: (c.h - k * home.h) / 2};
     apply();
   }
-  function fit() { vb = {x: home.x, y: home.y, w: home.w, h: home.h}; apply(); }
-  function pan(dx, dy) { vb.x += dx * vb.w; vb.y += dy * vb.h; apply(); }
+  var kmin, kmax;
+  function zoom(f, cx, cy) {
+    var r = canvas.getBoundingClientRect();
+    var px = cx === undefined ? r.width / 2 : cx - r.left;
+    var py = cy === undefined ? r.height / 2 : cy - r.top;
+    var k = Math.min(Math.max(at.k * f, kmin), kmax);
+    at = {k: k, x: px - (px - at.x) * k / at.k, y: py - (py - at.y) * k / at.k};
+    apply();
+  }
+  function pan(dx, dy) {   // by a fraction of the window
+    var c = size();
+    at.x -= dx * c.w; at.y -= dy * c.h;
+    apply();
+  }
+  // a node's box read from its outline's attributes (Graphviz writes absolute coordinates):
+  // no layout is forced, so nodes hidden in collapsed groups are never laid out
+  var NUM = /-?\d*\.?\d+(?:e-?\d+)?/g;
+  function shapeBox(e) {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    var shapes = e.querySelectorAll('ellipse, polygon, path');
+    for (var k = 0; k < shapes.length; k++) {
+      var sh = shapes[k];
+      if (sh.tagName === 'ellipse') {
+        var cx = +sh.getAttribute('cx'), cy = +sh.getAttribute('cy');
+        var rx = +sh.getAttribute('rx'), ry = +sh.getAttribute('ry');
+        x0 = Math.min(x0, cx - rx); x1 = Math.max(x1, cx + rx);
+        y0 = Math.min(y0, cy - ry); y1 = Math.max(y1, cy + ry);
+      } else {
+        var nums = (sh.getAttribute(sh.tagName === 'path' ? 'd' : 'points') || '').match(NUM) || [];
+        for (var q = 0; q + 1 < nums.length; q += 2) {
+          var x = +nums[q], y = +nums[q + 1];
+          if (x < x0) { x0 = x; } if (x > x1) { x1 = x; }
+          if (y < y0) { y0 = y; } if (y > y1) { y1 = y; }
+        }
+      }
+    }
+    return x0 === Infinity ? {x: 0, y: 0, width: 0, height: 0}
+      : {x: x0, y: y0, width: x1 - x0, height: y1 - y0};
+  }
+  var m0 = graph0.transform && graph0.transform.baseVal.numberOfItems
+    ? graph0.transform.baseVal.consolidate().matrix : svg.createSVGMatrix();
   function boxOf(e) {   // an element's box in the root's viewBox units
-    var b = e.getBBox();
-    var m = svg.getScreenCTM().inverse().multiply(e.getScreenCTM());
+    var b = bbox.get(e) || shapeBox(e);
     var p = svg.createSVGPoint(), q = svg.createSVGPoint();
     p.x = b.x; p.y = b.y; q.x = b.x + b.width; q.y = b.y + b.height;
-    p = p.matrixTransform(m); q = q.matrixTransform(m);
+    p = p.matrixTransform(m0); q = q.matrixTransform(m0);
     return {x: Math.min(p.x, q.x), y: Math.min(p.y, q.y), w: Math.abs(q.x - p.x), h: Math.abs(q.y - p.y)};
   }
-  function center(e) {
-    var b = boxOf(e);
-    var w = Math.min(vb.w, Math.max(b.w * 8, 400));
-    var h = vb.h * w / vb.w;
-    vb = {x: b.x + b.w / 2 - w / 2, y: b.y + b.h / 2 - h / 2, w: w, h: h};
+  function center(e) {   // move a node to the middle, zooming in until it is legible
+    var b = boxOf(e), c = size();
+    var k = Math.max(at.k, Math.min(1, c.w / Math.max(b.w * 8, 400)));
+    at = {k: k, x: c.w / 2 - k * (b.x + b.w / 2 - home.x), y: c.h / 2 - k * (b.y + b.h / 2 - home.y)};
     apply();
   }
   canvas.addEventListener('wheel', function (e) {
@@ -122,10 +153,9 @@
   });
   canvas.addEventListener('pointermove', function (e) {
     if (!drag) { return; }
-    var s = svg.getScreenCTM().a;
     var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 2) { drag.moved = true; canvas.classList.add('gc-dragging'); }
-    vb.x -= dx / s; vb.y -= dy / s;
+    at.x += dx; at.y += dy;
     drag.x = e.clientX; drag.y = e.clientY;
     apply();
   });
@@ -323,10 +353,9 @@
   // a collapsed group is drawn as boxes over its members; members far apart (other nodes
   // between them) get separate boxes rather than one box hiding unrelated nodes
   var centers = [];
-  var bbox = new Map();   // measured once, before the boxes are added (no layout thrash)
   nodes.forEach(function (n, i) {
     n.els.forEach(function (e) {
-      var b = e.getBBox();
+      var b = shapeBox(e);
       bbox.set(e, b);
       centers.push({i: i, x: b.x + b.width / 2, y: b.y + b.height / 2});
     });
@@ -335,11 +364,21 @@
     return {x0: Math.min(box.x0, b.x), y0: Math.min(box.y0, b.y),
             x1: Math.max(box.x1, b.x + b.width), y1: Math.max(box.y1, b.y + b.height)};
   }
-  function clean(box, j) {
-    for (var k = 0; k < centers.length; k++) {
-      var c = centers[k];
-      if (c.x > box.x0 && c.x < box.x1 && c.y > box.y0 && c.y < box.y1 && nodes[c.i].group !== j) {
-        return false;
+  var CELL = 200, grid = new Map();   // node centres bucketed, so a box is checked locally
+  centers.forEach(function (c) {
+    var key = Math.floor(c.x / CELL) + ',' + Math.floor(c.y / CELL);
+    if (!grid.has(key)) { grid.set(key, []); }
+    grid.get(key).push(c);
+  });
+  function clean(box, j) {   // no other node's centre inside box
+    for (var gx = Math.floor(box.x0 / CELL); gx <= Math.floor(box.x1 / CELL); gx++) {
+      for (var gy = Math.floor(box.y0 / CELL); gy <= Math.floor(box.y1 / CELL); gy++) {
+        var cell = grid.get(gx + ',' + gy) || [];
+        for (var k = 0; k < cell.length; k++) {
+          var c = cell[k];
+          if (c.x > box.x0 && c.x < box.x1 && c.y > box.y0 && c.y < box.y1 &&
+              nodes[c.i].group !== j) { return false; }
+        }
       }
     }
     return true;
@@ -397,14 +436,13 @@
   function setCollapsed(j, on) {
     var g = data.groups[j];
     g.collapsed = on;
-    g.members.forEach(function (i) { nodes[i].els.forEach(function (e) { e.classList.toggle('gc-hidden', on); }); });
+    g.members.forEach(function (i) { nodes[i].els.forEach(function (e) { detach(e, on); }); });
     g.boxes.forEach(function (b) { b.classList.toggle('gc-hidden', !on); });
-    edges.forEach(function (ed) {
-      if (ed.a === undefined || ed.b === undefined) { return; }
-      var ga = nodes[ed.a].group, gb = nodes[ed.b].group;
-      var hide = ga >= 0 && ga === gb && data.groups[ga].collapsed;
-      ed.el.classList.toggle('gc-hidden', hide);
-    });
+    g.inner.forEach(function (e) { detach(e, on); });
+    if (on !== g.wasCollapsed) {
+      hiddenEls += (on ? 1 : -1) * g.elCount;
+      g.wasCollapsed = on;
+    }
     var b = g.button;
     if (b) {
       b.textContent = (on ? '\u25b8 ' : '\u25be ') + g.name + ' (' + g.members.length + ')';
@@ -412,9 +450,30 @@
     }
     document.body.setAttribute('data-visible', String(visibleCount()));
   }
-  function visibleCount() {
-    return svg.querySelectorAll('g.node:not(.gc-hidden)').length;
+  // a collapsed group's nodes and inner edges leave the document (a comment keeps their
+  // place): the browser neither styles nor lays out what nobody sees
+  var holes = new Map();
+  function detach(e, on) {
+    if (on && !holes.has(e) && e.parentNode) {
+      var c = document.createComment('');
+      e.replaceWith(c);
+      holes.set(e, c);
+    } else if (!on && holes.has(e)) {
+      holes.get(e).replaceWith(e);
+      holes.delete(e);
+    }
   }
+  var totalEls = svg.querySelectorAll('g.node').length, hiddenEls = 0;
+  function visibleCount() { return totalEls - hiddenEls; }
+  data.groups.forEach(function (g) {
+    g.inner = []; g.wasCollapsed = false;
+    g.elCount = g.members.reduce(function (t, i) { return t + nodes[i].els.length; }, 0);
+  });
+  edges.forEach(function (ed) {   // edges inside a group hide with it
+    if (ed.a === undefined || ed.b === undefined) { return; }
+    var ga = nodes[ed.a].group;
+    if (ga >= 0 && ga === nodes[ed.b].group) { data.groups[ga].inner.push(ed.el); }
+  });
   layer.addEventListener('click', function (e) {
     var box = e.target.closest('g.gc-group');
     if (box) { e.stopPropagation(); setCollapsed(+box.getAttribute('data-group'), false); }
@@ -486,7 +545,7 @@
     })[0];
     if (!term) { ol.appendChild(el('li', 'no path: the derivative is 0', 'gc-hint')); return; }
     term.paths.forEach(function (p) {
-      var names = p.nodes.map(function (i) { return nodes[i].key; }).join(' \u2192 ');
+      var names = p.nodes.map(function (i) { return nodes[i].key; }).join(' \u2190 ');
       var li = el('li', null, 'gc-path-item');
       li.appendChild(el('span', names));
       if (p.product !== undefined) {
@@ -535,7 +594,10 @@
 
   if (data.collapsed) { data.groups.forEach(function (g, j) { setCollapsed(j, true); }); }
   else { data.groups.forEach(function (g, j) { setCollapsed(j, false); }); }
+  canvas.classList.remove('gc-loading');   // laid out now, with collapsed groups left out
   fit();
+  kmin = at.k / 4;
+  kmax = Math.max(4, at.k * 4);
   document.body.setAttribute('data-visible', String(visibleCount()));
   document.body.setAttribute('data-init-ms', String(Math.round(performance.now() - started)));
   document.body.setAttribute('data-ready', '1');

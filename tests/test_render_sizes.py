@@ -1,0 +1,83 @@
+"""Readable at real sizes (issue 12 item 3): the two-layer net's forward and backward
+diagrams have an aspect ratio within 1:2.5..2.5:1 and, scaled to 1000 px wide, no text
+under 8 px; tensor rules state their local factor's shape as a fact; constants say their
+value once."""
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import pytest
+
+import gcompile as gc
+from gcompile.drawing.draw import auto_rankdir
+from gcompile.examples import two_layer_net
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def measure(diagram):
+    """(aspect ratio >= 1, smallest text in px when the picture is scaled to 1000 px wide)."""
+    root = ET.fromstring(diagram.pipe(format="svg"))
+    w, h = (float(root.get(k).rstrip("pt")) for k in ("width", "height"))
+    sizes = [float(t.get("font-size")) for t in root.iter(SVG + "text") if t.get("font-size")]
+    return max(w / h, h / w), min(sizes) * 1000 / w
+
+
+@pytest.fixture(scope="module")
+def net():
+    g, feeds = two_layer_net()
+    bwd = gc.grad(g, "loss", g.graph["wrt"])
+    values = gc.evaluate(g, feeds)
+    return g, bwd, values, gc.evaluate(bwd, values)
+
+
+@pytest.mark.parametrize("which", ["forward", "backward"])
+def test_two_layer_net_is_readable_at_a_page_width(net, which):
+    g, bwd, values, grads = net
+    d = gc.render(g, None, values) if which == "forward" else gc.render(bwd, None, grads)
+    aspect, smallest = measure(d)
+    assert aspect <= 2.5, aspect
+    assert smallest >= 8, smallest
+
+
+def test_long_thin_graphs_flow_top_to_bottom():
+    chain = nx.DiGraph()
+    chain.add_node("x", op="input")
+    for i in range(1, 30):
+        chain.add_node(f"t{i}", op="tanh")
+        chain.add_edge("x" if i == 1 else f"t{i - 1}", f"t{i}", arg=0)
+    assert auto_rankdir(chain) == "TB"
+    assert "rankdir=TB" in gc.to_dot(chain).source
+    assert "rankdir=LR" in gc.to_dot(chain, rankdir="LR").source
+    aspect, smallest = measure(gc.to_dot(chain))
+    assert smallest >= 8
+
+
+def test_tensor_rules_state_the_factor_as_a_fact(net):
+    g, bwd, values, grads = net
+    src = gc.to_dot(bwd, grads).source
+    assert "local factor: 2×5 float64" in src
+    assert "σ(x)(1 - σ(x)) = 2×5 float64" not in src
+
+
+def test_constants_do_not_repeat_their_value(net):
+    g, bwd, values, grads = net
+    src = gc.to_dot(bwd, grads).source
+    assert "= 1 = 1" not in src
+    consts = [k for k, d in bwd.nodes(data=True) if d.get("op") == "const" and d.get("rule")]
+    assert consts
+    for key in consts:
+        label = gc.to_dot(bwd.subgraph([key]).copy(), grads).source
+        assert label.count("&gt;= 1<") + label.count(">= 1<") <= 1, key
+
+
+def test_hessian_nodes_are_grouped_by_derivative_order():
+    from gcompile.examples import apple
+    g, _ = apple()
+    h = gc.hessian(g, "price", g.graph["wrt"])
+    src = gc.render(h).source
+    orders = sorted({o for _, o in h.nodes(data="order")})
+    assert orders == [0, 1, 2]
+    for o, name in zip(orders, ("forward", "1st backward", "2nd backward")):
+        assert f"order {o}: {name}" in src
+    assert src.count("subgraph cluster_") == 3
+    assert "subgraph cluster_" not in gc.render(h, collapse=None).source
