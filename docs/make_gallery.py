@@ -75,7 +75,8 @@ CALLS = {"forward": "gc.render(g, \"{file}\", values{style})",
          "book": "gc.render_pair(g, bwd, \"{file}\", values, grads, style=\"book\"{style})",
          "passes": "gc.render_passes(bwd, \"{file}\", values{style})",
          "orders": "gc.render(gc.hvp(g, \"price\", [\"apple\", \"tax\"]), \"{file}\"{style})",
-         "hessian": "gc.render(gc.hessian(g, \"price\", g.graph[\"wrt\"]), \"{file}\"{style})"}
+         "hessian": "gc.render(h := gc.hessian(g, \"price\", g.graph[\"wrt\"]), \"{file}\", "
+                    "gc.evaluate(h, feeds){style})"}
 NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browsers draw them with "
                          "the font stack the SVG names.",
          "apple_dark": "`theme=\"dark\"`.",
@@ -112,7 +113,8 @@ def pictures():
         if name == "apple_orange_passes":
             diagrams = {"passes": gc.render_passes(bwd, None, values)}
         elif name == "apple_hessian":
-            diagrams = {"hessian": gc.render(gc.hessian(g, "price", g.graph["wrt"]))}
+            h = gc.hessian(g, "price", g.graph["wrt"])
+            diagrams = {"hessian": gc.render(h, None, gc.evaluate(h, feeds))}
         elif name == "apple_orders":
             diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
         if name in EXAMPLES:

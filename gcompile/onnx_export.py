@@ -98,7 +98,7 @@ def to_onnx(graph, path=None, *, feeds=None, inputs=None, outputs=None, dtype=No
     outs = _outputs(graph, outputs)
     keep = set(inputs or ())
     for v in p.order:
-        data = graph._node[v]
+        data = graph.nodes[v]
         if data["op"] == "input":
             if "value" in data and v not in keep and v not in feeds:
                 ctx.initializer(v, data["value"])
@@ -136,7 +136,7 @@ def _outputs(graph, outputs):
     elif graph.graph.get("output") is not None:
         outs = [graph.graph["output"]]
     else:
-        outs = [v for v in graph if not graph._succ[v]]
+        outs = [v for v in graph if not graph.succ[v]]
     for v in outs:
         if v not in graph:
             raise GraphError(f"to_onnx: output {v!r} is not a node of the graph")

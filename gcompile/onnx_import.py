@@ -218,7 +218,7 @@ class _Importer:
             if name not in self.g:
                 raise GraphError(f"ONNX model output {name!r} is not computed by any node")
         unused = [v for v, d in self.g.nodes(data=True)  # shape/axes constants read statically
-                  if v in self.consts and not self.g._succ[v] and v not in outputs]
+                  if v in self.consts and not self.g.succ[v] and v not in outputs]
         self.g.remove_nodes_from(unused)
         self.g.graph["outputs"] = outputs
         if outputs:

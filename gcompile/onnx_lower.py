@@ -12,6 +12,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -28,10 +29,14 @@ _SAME = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "neg": "Neg", "
          "minimum": "Min", "sign": "Sign", "matmul": "MatMul", "bmatmul": "MatMul"}
 
 
-def lowers(*names):
+def lowers(*names, **variants):
+    """Register ``fn`` as the lowering of ``names``; ``variants`` maps more op names to the
+    ``kind`` argument ``fn`` gets for them (one lowering serving two ops of one family)."""
     def register(fn):
         for name in names:
             LOWER[name] = fn
+        for name, kind in variants.items():
+            LOWER[name] = functools.partial(fn, kind=kind)
         return fn
     return register
 
@@ -64,10 +69,9 @@ def _axes_input(ctx, axis, ndim):
     return [] if axis is None else [ctx.ints(normalize_axes(axis, ndim), "axes")]
 
 
-@lowers("sum", "mean", "max")
-def _reduce(ctx, out, xs, shapes, p, op=None):
-    op_type = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax"}[
-        op or ctx.graph._node[ctx.node_key]["op"]]
+@lowers(sum="ReduceSum", mean="ReduceMean", max="ReduceMax")
+def _reduce(ctx, out, xs, shapes, p, kind):
+    op_type = kind
     ndim = len(shapes[0])
     if ndim == 0:
         return ctx.add("Identity", xs, out)
@@ -88,10 +92,9 @@ def _reshape(ctx, out, xs, shapes, p):
     ctx.add("Reshape", [xs[0], ctx.ints(ctx.shapes[ctx.node_key])], out)
 
 
-@lowers("reshape_like", "broadcast_to")
-def _to_shape_of(ctx, out, xs, shapes, p):
-    op_type = "Reshape" if ctx.graph._node[ctx.node_key]["op"] == "reshape_like" else "Expand"
-    ctx.add(op_type, [xs[0], ctx.ints(ctx.shapes[ctx.node_key])], out)
+@lowers(reshape_like="Reshape", broadcast_to="Expand")
+def _to_shape_of(ctx, out, xs, shapes, p, kind):
+    ctx.add(kind, [xs[0], ctx.ints(ctx.shapes[ctx.node_key])], out)
 
 
 @lowers("transpose")
@@ -129,20 +132,22 @@ def _sum_to_like(ctx, out, xs, shapes, p):
     ctx.add("Reshape", [x, ctx.ints(target)], out)
 
 
-@lowers("count", "batch_size")
-def _static_number(ctx, out, xs, shapes, p):
-    s = shapes[0]
-    if ctx.graph._node[ctx.node_key]["op"] == "count":
-        value = float(math.prod(s[i] for i in normalize_axes(p["axis"], len(s))))
-    else:
-        value = float(s[0]) if len(s) >= 2 else 1.0
-    ctx.add("Identity", [ctx.const(value)], out)
+def _count(shape, p):
+    return float(math.prod(shape[i] for i in normalize_axes(p["axis"], len(shape))))
 
 
-@lowers("ones_like", "zeros_like")
-def _filled(ctx, out, xs, shapes, p):
-    fill = 1.0 if ctx.graph._node[ctx.node_key]["op"] == "ones_like" else 0.0
-    ctx.add("Expand", [ctx.const(fill), ctx.ints(shapes[0])], out)
+def _batch_size(shape, p):
+    return float(shape[0]) if len(shape) >= 2 else 1.0
+
+
+@lowers(count=_count, batch_size=_batch_size)
+def _static_number(ctx, out, xs, shapes, p, kind):
+    ctx.add("Identity", [ctx.const(kind(shapes[0], p))], out)
+
+
+@lowers(ones_like=1.0, zeros_like=0.0)
+def _filled(ctx, out, xs, shapes, p, kind):
+    ctx.add("Expand", [ctx.const(kind), ctx.ints(shapes[0])], out)
 
 
 @lowers("matmul_bt")
@@ -167,10 +172,9 @@ def _matmul_at(ctx, out, xs, shapes, p):
         ctx.add("MatMul", [ctx.add("Transpose", [a], perm=[1, 0]), g], out)
 
 
-@lowers("softmax", "log_softmax")
-def _softmax(ctx, out, xs, shapes, p):
-    op_type = "Softmax" if ctx.graph._node[ctx.node_key]["op"] == "softmax" else "LogSoftmax"
-    ctx.add(op_type, xs, out, axis=int(p["axis"]))
+@lowers(softmax="Softmax", log_softmax="LogSoftmax")
+def _softmax(ctx, out, xs, shapes, p, kind):
+    ctx.add(kind, xs, out, axis=int(p["axis"]))
 
 
 def _targets(ctx, t, tshape, xshape):

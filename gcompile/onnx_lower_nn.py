@@ -155,21 +155,20 @@ def _concat(ctx, out, xs, shapes, p):
     ctx.add("Concat", xs, out, axis=int(p["axis"]) % len(shapes[0]))
 
 
-@lowers("head_like", "tail_like")
-def _slice(ctx, out, xs, shapes, p):
+@lowers(head_like="head", tail_like="tail")
+def _slice(ctx, out, xs, shapes, p, kind):
     axis = int(p["axis"]) % len(shapes[0])
     size, keep = shapes[0][axis], shapes[1][axis]
-    start = 0 if ctx.graph._node[ctx.node_key]["op"] == "head_like" else size - keep
+    start = 0 if kind == "head" else size - keep
     ctx.add("Slice", [xs[0], ctx.ints([start]), ctx.ints([start + keep]), ctx.ints([axis])], out)
 
 
-@lowers("pad_end_like", "pad_start_like")
-def _pad(ctx, out, xs, shapes, p):
+@lowers(pad_end_like="end", pad_start_like="start")
+def _pad(ctx, out, xs, shapes, p, kind):
     axis = int(p["axis"]) % len(shapes[0])
     zshape = list(shapes[0])
     zshape[axis] = shapes[1][axis] - shapes[0][axis]
     zeros = ctx.const(np.zeros(zshape), "zeros")
-    parts = [xs[0], zeros] if ctx.graph._node[ctx.node_key]["op"] == "pad_end_like" \
-        else [zeros, xs[0]]
+    parts = [xs[0], zeros] if kind == "end" else [zeros, xs[0]]
     ctx.add("Concat", parts, out, axis=axis)
 

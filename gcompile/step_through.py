@@ -1,16 +1,14 @@
-"""Step-through backpropagation: one self-contained HTML page, one SVG frame per step.
+"""Step-through backpropagation: one self-contained HTML page stepping through the pair picture.
 
 :func:`step_through` evaluates the forward graph node by node, then the
-backward graph op by op, and draws each step with :func:`gcompile.drawing.draw.pair_to_dot`
-(forward graph above, backward graph below) with the current node outlined
-(its ``highlight`` option) and only the values known so far written in.  A last frame outlines
-the gradients.  The page has no external resources (a Content-Security-Policy
-forbids any network access); buttons, the arrow keys (and Home/End) and the
-URL fragment (``page.html#3``) move between frames.
-
-Each frame is one Graphviz layout, so a graph of n forward and m backward
-nodes costs n + m + 1 layouts: the page is meant for teaching-sized graphs
-(``max_steps`` bounds it).
+backward graph op by op.  The pair picture (:func:`gcompile.drawing.pair.pair_to_dot`,
+forward graph above, backward graph below) is laid out ONCE, with every value;
+each step only changes what is shown: the current node is outlined, nodes not
+reached yet are faded, and only the values known so far are visible, so no node
+moves between steps.  A last step outlines the gradients.  The page has no
+external resources (a Content-Security-Policy forbids any network access); the
+buttons (plain text every font has), the arrow keys (and Home/End) and the URL
+fragment (``page.html#3``) move between steps; the figure scales to the window.
 
 Examples
 --------
@@ -20,13 +18,13 @@ Examples
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     page = step_through(g, feeds, "price", g.graph["wrt"], pathlib.Path(tmp) / "apple.html")
 ...     text = page.read_text(encoding="utf-8")
->>> text.count('class="frame"'), "d price/d apple = 2.2" in text, "src=" in text
-(11, True, False)
+>>> text.count('class="frame"'), text.count("<svg"), "d price/d apple = 2.2" in text
+(11, 1, True)
 """
 from __future__ import annotations
 
 import html
-import re
+import json
 from pathlib import Path
 
 from .autodiff import grad
@@ -105,8 +103,14 @@ _STYLE = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 1.5em; color: #1f2328; }
 #controls { display: flex; gap: .5em; align-items: center; margin: .5em 0; }
 button { font-size: 1em; padding: .3em .8em; }
-#caption { font-family: Menlo, Consolas, monospace; min-height: 1.5em; }
-.frame svg { max-width: 100%; height: auto; }
+#caption { font-family: Menlo, Consolas, monospace; min-height: 2.6em; }
+#figure svg { display: block; width: 100%; max-height: calc(100vh - 15em);
+              height: auto; }
+#figure g.node, #figure g.edge text { transition: opacity .2s; }
+#figure g.gc-later { opacity: .3; }
+#figure .gc-now ellipse, #figure .gc-now polygon, #figure .gc-now path {
+  stroke: #d62728; stroke-width: 4px; }
+.gc-hidden { visibility: hidden; }
 .phase-forward #caption { color: #0969da; } .phase-backward #caption { color: #bc4c00; }
 """
 
@@ -114,6 +118,27 @@ _SCRIPT = """
 (function () {
   var frames = document.querySelectorAll('.frame');
   var current = 0;
+  var edges = JSON.parse(document.getElementById('edges').textContent);
+  function title(g) { var t = g.querySelector('title'); return t ? t.textContent : ''; }
+  function apply(f) {
+    var known = {}, now = {};
+    f.getAttribute('data-known').split(' ').forEach(function (n) { known[n] = true; });
+    f.getAttribute('data-now').split(' ').forEach(function (n) { now[n] = true; });
+    document.querySelectorAll('#figure g.node').forEach(function (g) {
+      var name = title(g);
+      g.classList.toggle('gc-now', !!now[name]);
+      g.classList.toggle('gc-later', !known[name] && !now[name]);
+      g.querySelectorAll('text').forEach(function (t) {
+        if (/^= /.test(t.textContent)) { t.classList.toggle('gc-hidden', !known[name]); }
+      });
+    });
+    document.querySelectorAll('#figure g.edge').forEach(function (g) {
+      var source = edges[title(g)];
+      g.querySelectorAll('text').forEach(function (t) {
+        t.classList.toggle('gc-hidden', !(source && known[source]));
+      });
+    });
+  }
   function show(k) {
     if (isNaN(k)) { k = 0; }
     k = Math.max(0, Math.min(frames.length - 1, k));
@@ -121,6 +146,7 @@ _SCRIPT = """
     current = k;
     var f = frames[current];
     f.hidden = false;
+    apply(f);
     document.getElementById('caption').textContent = f.getAttribute('data-caption');
     document.getElementById('counter').textContent = 'step ' + (k + 1) + ' / ' + frames.length;
     document.body.setAttribute('data-step', String(k));
@@ -145,13 +171,39 @@ _SCRIPT = """
 """
 
 
-def _svg(fwd, bwd, known, highlighted, engine, title):
-    exact = {"forward": [k for side, k in highlighted if side == "fwd"],
-             "backward": [k for side, k in highlighted if side == "bwd"]}
-    diagram = pair_to_dot(fwd, bwd, values=known, title=title, highlight=exact)
+def _figure(fwd, bwd, values, engine):
+    """The pair picture with every value, laid out once; DOT names of nodes and edges.
+
+    Returns ``(svg, names, edges)``: ``names`` maps ``("fwd"|"bwd", key)`` to the
+    node's DOT name (the SVG ``<title>``), ``edges`` an edge's title to the DOT name
+    of the node whose value its label shows.  DOT names hold no user text.
+    """
+    diagram = pair_to_dot(fwd, bwd, values=values)
     diagram.gc_engine = engine
     svg = diagram.svg()
-    return svg[svg.index("<svg"):]
+    names = {("fwd", k): f"f{i}" for i, k in enumerate(fwd.nodes)}
+    drawn = drawn_backward_nodes(fwd, bwd)
+    names.update({("bwd", k): f"b{i}" for i, k in enumerate(drawn)})
+    for k in bwd.nodes:
+        if ("bwd", k) not in names and ("fwd", k) in names:
+            names[("bwd", k)] = names[("fwd", k)]   # a forward value read: the forward node
+    edges = {f"{names['fwd', u]}->{names['fwd', v]}": names["fwd", u] for u, v in fwd.edges}
+    shown = set(drawn)
+    for u, v in bwd.edges:   # backward edges are declared v -> u (dir=back); label: u's value
+        if u in shown and v in shown:
+            edges[f"{names['bwd', v]}->{names['bwd', u]}"] = names["bwd", u]
+    return svg[svg.index("<svg"):], names, edges
+
+
+def _same(fwd, key):
+    try:
+        return key in fwd
+    except TypeError:
+        return False
+
+
+def _dot_names(names, keys):
+    return " ".join(sorted({names[k] for k in keys if k in names}))
 
 
 def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, max_steps=300):
@@ -172,7 +224,7 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
     title : str, optional
         Page heading (default: ``d output / d wrt``).
     max_steps : int
-        Refuse graphs with more steps (each is one layout).
+        Refuse graphs with more steps (a page for teaching-sized graphs).
 
     Returns
     -------
@@ -185,12 +237,17 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
                          f"exceed max_steps={max_steps}; it is meant for teaching-sized graphs")
     wrt_list = as_node_list(fwd, wrt, "wrt")
     heading = title or f"d {_name(output)} / d " + ", ".join(_name(w) for w in wrt_list)
+    svg, names, edges = _figure(fwd, bwd, steps[-1][2], engine)
     parts = []
     for k, (phase, highlighted, known, caption) in enumerate(steps):
-        svg = _svg(fwd, bwd, known, highlighted, engine, None)
-        svg = re.sub(r'\bid="', f'id="s{k}-', svg)
+        fwd_known = [("fwd", key) for key in known if ("fwd", key) in names]
+        bwd_known = [("bwd", key) for key in known if k and phase != "forward"
+                     and ("bwd", key) in names and not _same(fwd, key)]
         parts.append(f'<div class="frame" id="frame-{k}" data-phase="{phase}" '
-                     f'data-caption="{html.escape(caption, quote=True)}" hidden>\n{svg}\n</div>')
+                     f'data-caption="{html.escape(caption, quote=True)}" '
+                     f'data-known="{_dot_names(names, fwd_known + bwd_known)}" '
+                     f'data-now="{_dot_names(names, highlighted)}" hidden></div>')
+    edges_json = json.dumps(edges).replace("</", "<\\/")
     page = "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -200,13 +257,15 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
         f"<style>{_STYLE}</style></head>",
         "<body>",
         f"<h1>{html.escape(heading)}</h1>",
-        '<div id="controls"><button id="first" title="Home">&#x23EE;</button>'
-        '<button id="prev" title="left arrow">&#x25C0; back</button>'
+        '<div id="controls"><button id="first" title="Home">&#xAB; first</button>'
+        '<button id="prev" title="left arrow">&#x2039; back</button>'
         '<span id="counter"></span>'
-        '<button id="next" title="right arrow">next &#x25B6;</button>'
-        '<button id="last" title="End">&#x23ED;</button></div>',
+        '<button id="next" title="right arrow">next &#x203A;</button>'
+        '<button id="last" title="End">last &#xBB;</button></div>',
         '<p id="caption"></p>',
+        f'<div id="figure">\n{svg}\n</div>',
         *parts,
+        f'<script type="application/json" id="edges">{edges_json}</script>',
         f"<script>{_SCRIPT}</script>",
         "</body></html>", ""])
     out = Path(path)

@@ -80,7 +80,7 @@ def to_sympy(graph, symbols=None) -> dict:
     symbols = dict(symbols or {})
     out = {}
     for v in p.order:
-        data = graph._node[v]
+        data = graph.nodes[v]
         op = data["op"]
         if op == "input":
             out[v] = symbols.get(v, sp.Symbol(v if isinstance(v, str) else str(v)))

@@ -47,21 +47,31 @@ def test_gradients_stand_under_their_variables(name, engine):
     d = gc.render_pair(g, bwd, None, values, gc.evaluate(bwd, values))
     pos, fill = centres(d, engine)
     columns = backward_columns(g, bwd)
-    lowest_forward = max(pos[d.ids[("fwd", k)]][1] for k in g.nodes)
+    # left to right: dX in X's column, below; a big graph top to bottom: in X's row, beside
+    across, along = (0, 1) if "rankdir=LR" in d.source else (1, 0)
+    beyond_forward = max(pos[d.ids[("fwd", k)]][along] for k in g.nodes)
     checked = 0
     for key, element in ((k, e) for (side, k), e in d.ids.items() if side == "bwd"):
         if element.startswith("fwd"):
             continue                  # a forward value read: drawn as the forward node
-        x, y = pos[element]
-        fx, fy = pos[d.ids[("fwd", columns[key])]]
-        assert abs(x - fx) < 1.0, (key, columns[key])      # the same column
-        assert y > lowest_forward, key                     # below the forward part
+        here = pos[element]
+        there = pos[d.ids[("fwd", columns[key])]]
+        assert abs(here[across] - there[across]) < 1.0, (key, columns[key])   # the same column
+        assert here[along] > beyond_forward, key          # below (beside) the forward part
         assert fill[element] == fill[d.ids[("fwd", columns[key])]], key
         checked += 1
     assert checked >= len(g.graph["wrt"])
     for w, dw in bwd.graph["grads"].items():              # dX under X
         assert columns[dw] == w
     assert columns[bwd.graph["seed"]] == g.graph["output"]
+
+
+def test_small_pairs_flow_left_to_right_big_ones_top_to_bottom():
+    for name, rankdir in (("apple", "LR"), ("apple_orange", "LR"), ("two_layer_net", "TB")):
+        g, _ = EXAMPLES[name]()
+        bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
+        assert f"rankdir={rankdir}" in gc.render_pair(g, bwd).source, name
+        assert "rankdir=LR" in gc.render_pair(g, bwd, rankdir="LR").source
 
 
 def test_backward_part_keeps_the_forward_groups():

@@ -36,7 +36,20 @@ def apple_page(tmp_path_factory):
 
 def _frames(text):
     return re.findall(r'<div class="frame" id="frame-(\d+)" data-phase="(\w+)" '
-                      r'data-caption="([^"]*)" hidden>(.*?)</div>', text, flags=re.S)
+                      r'data-caption="([^"]*)" data-known="([^"]*)" data-now="([^"]*)" hidden>'
+                      r'</div>', text)
+
+
+def _svg_nodes(text):
+    """DOT name (the SVG <title>) -> the node's texts and tooltip, from the page's one SVG."""
+    svg = text[text.index("<svg"):text.index("</svg>")]
+    nodes = {}
+    for group in re.findall(r'<g id="[^"]*" class="node[^"]*">(.*?)</g>\s*</g>|'
+                            r'<g id="[^"]*" class="node[^"]*">(.*?)</g>', svg, re.S):
+        body = group[0] or group[1]
+        name = re.search(r"<title>(.*?)</title>", body).group(1)
+        nodes[name] = body
+    return nodes
 
 
 def test_frames_walk_forward_then_backward_then_gradients():
@@ -62,26 +75,38 @@ def test_page_is_self_contained_and_highlights_the_current_node(apple_page):
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', text)
     assert "<link" not in text and "<script src" not in text and "@import" not in text
     assert "default-src 'none'" in text
+    assert text.count("<svg") == 1          # laid out once: no node moves between steps
+    nodes = _svg_nodes(text)
     found = _frames(text)
     assert len(found) == 11
-    for k, phase, caption, svg in found:
-        assert svg.lstrip().startswith("<svg")
-        reds = re.findall(r'<g id="s%s-(?:fwd|bwd)\d+".*?xlink:title="([^"&]*)' % k, svg, re.S)
-        lit = [t for t in re.split(r"<!-- ", svg) if RED in t and 'class="node' in t]
+    known_before = set()
+    for k, phase, caption, known, now in found:
+        known, now = set(known.split()), set(now.split())
+        assert now <= set(nodes) and known <= set(nodes), (k, now, known)
+        assert known_before <= known        # values only appear, step by step
+        known_before = known
         if phase != "done":
-            assert len(lit) == 1, (k, caption)
+            assert len(now) == 1, (k, caption)
             name = html.unescape(caption).split(": ", 1)[1].split(" = ")[0]
             label = {"apple_num": "apple count"}.get(name, name)
-            assert f'xlink:title="{label}' in lit[0], (name, k)
+            assert f'xlink:title="{label}' in nodes[now.pop()], (name, k)
         else:
-            assert len(lit) == 3
-        assert reds
-    # ids are unique across frames
-    ids = re.findall(r'\sid="([^"]+)"', text)
-    assert len(ids) == len(set(ids))
-    last_svg = found[-1][3]
-    assert all(v in last_svg for v in (">= 2.2<", ">= 110<", ">= 200<"))
-    assert ">= 2.2<" not in found[5][3]  # not known yet when the seed is drawn
+            assert len(now) == 3
+    # every value is in the one picture; the steps decide which are shown
+    assert all(v in text for v in (">= 2.2<", ">= 110<", ">= 200<"))
+    assert "&#x23EE;" not in text and "&#x23ED;" not in text   # glyphs many fonts lack
+
+
+def test_edge_labels_follow_their_source_node(apple_page):
+    text = apple_page.read_text(encoding="utf-8")
+    edges = json.loads(re.search(r'<script type="application/json" id="edges">(.*?)</script>',
+                                 text, re.S).group(1))
+    titles = set(re.findall(r'<g id="[^"]*" class="edge[^"]*">\s*<title>(.*?)</title>', text))
+    titles = {html.unescape(t) for t in titles}
+    assert set(edges) <= titles
+    assert edges["f0->f3"] == "f0"            # apple -> apple_price shows apple's value
+    assert all(src == title.split("->")[1] for title, src in edges.items()
+               if title.startswith("b"))        # backward edges are declared against the flow
 
 
 def test_errors_and_step_cap(tmp_path):
@@ -219,12 +244,19 @@ def test_arrow_keys_and_buttons_in_headless_chromium(browser):
     step, n_visible, frame, caption, size, counter = state()
     assert (step, n_visible, frame, counter) == ("0", 1, "frame-0", "step 1 / 11")
     assert caption == "forward 1/5: apple = 100 (input)"
-    first_svg = browser.js(f"{VISIBLE}[0].innerHTML")
+    NOW = "Array.from(document.querySelectorAll('#figure g.gc-now title')).map(t => t.textContent)"
+    SHOWN = ("Array.from(document.querySelectorAll('#figure text')).filter(t => "
+             "getComputedStyle(t).visibility !== 'hidden').map(t => t.textContent)")
+    BOXES = ("(() => { const o = document.querySelector('#figure svg').getBoundingClientRect();"
+             " return Array.from(document.querySelectorAll('#figure g.node')).map(g => {"
+             " const r = g.getBoundingClientRect(); return [r.x - o.x, r.y - o.y]; }); })()")
+    first_now, first_boxes = browser.js(NOW), browser.js(BOXES)
+    assert first_now == ["f0"] and "= 2.2" not in browser.js(SHOWN)
     browser.key("ArrowRight", 39)
     step, n_visible, frame, caption, size, counter = state()
     assert (step, n_visible, frame, counter) == ("1", 1, "frame-1", "step 2 / 11")
     assert caption.startswith("forward 2/5: apple_num")
-    assert browser.js(f"{VISIBLE}[0].innerHTML") != first_svg
+    assert browser.js(NOW) == ["f1"] and browser.js(BOXES) == first_boxes   # nothing moved
     browser.key("ArrowLeft", 37)
     assert state()[0] == "0"
     browser.key("End", 35)
@@ -232,8 +264,11 @@ def test_arrow_keys_and_buttons_in_headless_chromium(browser):
     assert (step, frame) == ("10", "frame-10")
     assert caption == ("gradients: d price/d apple = 2.2, d price/d apple_num = 110, "
                        "d price/d tax = 200")
-    texts = browser.js(f"Array.from({VISIBLE}[0].querySelectorAll('text')).map(t => t.textContent)")
-    assert {"= 2.2", "= 110", "= 200"} <= set(texts)
+    assert {"= 2.2", "= 110", "= 200"} <= set(browser.js(SHOWN))
+    assert browser.js(BOXES) == first_boxes
+    # the whole figure fits in the window
+    assert browser.js("document.querySelector('#figure svg').getBoundingClientRect().bottom "
+                      "<= window.innerHeight + 1")
     browser.key("ArrowRight", 39)  # past the end: stays on the last frame
     assert state()[0] == "10"
     browser.js("document.getElementById('first').click()")

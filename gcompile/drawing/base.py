@@ -24,7 +24,7 @@ from ..errors import GraphError
 from .nodes import SIZES
 from .style import FONT, FONT_STACK, clean_text, html_label, theme as theme_colors
 
-__all__ = ["Diagram", "export", "layout", "layout_variants", "check_graph", "check_values", "new_diagram", "cluster_attrs",
+__all__ = ["Diagram", "export", "layout", "layout_variants", "auto_rankdir", "check_graph", "check_values", "new_diagram", "cluster_attrs",
            "write_image", "theme_colors", "XLABEL_EDGES", "SUFFIXES"]
 
 #: Above this many edges, edge values become ``xlabel`` (placed after layout) to keep
@@ -236,6 +236,41 @@ def layout(diagram, fmt: str, engine: str = "auto", dpi=None) -> bytes:
                 raise
             first = first or err
     raise first
+
+
+#: ``rankdir="auto"``: graphs of at least this many nodes whose left-to-right layout
+#: would be more than this many times wider than tall are drawn top to bottom.
+AUTO_TB_NODES, AUTO_TB_RATIO = 10, 4.0
+#: Estimated width of a rank and height of a node (points) in a left-to-right layout.
+RANK_WIDTH, NODE_HEIGHT = 170, 60
+
+def auto_rankdir(graph) -> str:
+    """"TB" for a graph that would be long and thin left to right, else "LR".
+
+    A left-to-right layout is as wide as the graph is deep (ranks) and as tall as
+    its ranks are full; past :data:`AUTO_TB_NODES` nodes, when the estimate of
+    width over height exceeds :data:`AUTO_TB_RATIO`, the graph is drawn top to
+    bottom, so that at a page's width its text stays readable.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> chain = nx.path_graph(30, create_using=nx.DiGraph)
+    >>> auto_rankdir(chain), auto_rankdir(nx.path_graph(3, create_using=nx.DiGraph))
+    ('TB', 'LR')
+    """
+    n = graph.number_of_nodes()
+    if n < AUTO_TB_NODES:
+        return "LR"
+    depth = {}
+    try:
+        for key in nx.topological_sort(graph):
+            depth[key] = max((depth[p] + 1 for p in graph.predecessors(key)), default=0)
+    except nx.NetworkXUnfeasible:   # a cycle: the check of the graph reports it elsewhere
+        return "LR"
+    ranks = max(depth.values()) + 1
+    wide = (ranks * RANK_WIDTH) / ((n / ranks) * NODE_HEIGHT)
+    return "TB" if wide > AUTO_TB_RATIO else "LR"
 
 
 def check_graph(graph, what="graph"):

@@ -30,7 +30,7 @@ Examples
 """
 from __future__ import annotations
 
-from .base import check_values, new_diagram, theme_colors
+from .base import auto_rankdir, check_values, new_diagram, theme_colors
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import node_attrs, node_kind
 from .style import clean_text, format_value, html_text, plain_text
@@ -122,7 +122,7 @@ def edge_gradients(fwd, bwd):
     return {edge: key for edge, key in found.items() if _in(key, bwd)}
 
 
-def book_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light",
+def book_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="auto", theme="light",
                 show_values=True, rules=True, title=None, collapse=None, highlight=None):
     """Build the book figure (see the module docstring and :func:`gcompile.render_pair`).
 
@@ -140,6 +140,8 @@ def book_to_dot(fwd, bwd, values=None, grads=None, *, rankdir="LR", theme="light
     values = {**check_values(values), **check_values(grads, "grads")}
     colors = theme_colors(theme)
     red = colors["book_grad"]
+    if rankdir == "auto":
+        rankdir = auto_rankdir(fwd)
     diagram = new_diagram(colors, rankdir, title)
     diagram.graph_attr.update(nodesep="0.6", ranksep="1.1")
     lit = pair_highlight(fwd, bwd, highlight)

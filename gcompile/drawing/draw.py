@@ -19,10 +19,8 @@ True
 """
 from __future__ import annotations
 
-import networkx as nx
-
 from ..errors import GraphError
-from .base import (XLABEL_EDGES, Diagram, check_graph, check_values, cluster_attrs, export,
+from .base import (XLABEL_EDGES, Diagram, auto_rankdir, check_graph, check_values, cluster_attrs, export,
                    new_diagram, theme_colors, write_image)
 from .aliases import alias_label, gradient_aliases
 from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
@@ -33,12 +31,6 @@ from .pair import pair_to_dot, render_pair
 from .style import clean_text, format_value, html_label, plain_text
 
 __all__ = ["Diagram", "to_dot", "auto_rankdir", "pair_to_dot", "render", "render_pair", "export"]
-
-#: ``rankdir="auto"``: graphs of at least this many nodes whose left-to-right layout
-#: would be more than this many times wider than tall are drawn top to bottom.
-AUTO_TB_NODES, AUTO_TB_RATIO = 10, 4.0
-#: Estimated width of a rank and height of a node (points) in a left-to-right layout.
-RANK_WIDTH, NODE_HEIGHT = 170, 60
 
 #: Above this many nodes, an input or constant used by several ops is drawn once per
 #: use: its edges would otherwise span the whole layout and dominate dot's time.
@@ -51,35 +43,6 @@ def _groups(graph):
         if data.get("group") is not None:
             groups.setdefault(clean_text(data["group"], 60), []).append(key)
     return groups
-
-
-def auto_rankdir(graph) -> str:
-    """"TB" for a graph that would be long and thin left to right, else "LR".
-
-    A left-to-right layout is as wide as the graph is deep (ranks) and as tall as
-    its ranks are full; past :data:`AUTO_TB_NODES` nodes, when the estimate of
-    width over height exceeds :data:`AUTO_TB_RATIO`, the graph is drawn top to
-    bottom, so that at a page's width its text stays readable.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> chain = nx.path_graph(30, create_using=nx.DiGraph)
-    >>> auto_rankdir(chain), auto_rankdir(nx.path_graph(3, create_using=nx.DiGraph))
-    ('TB', 'LR')
-    """
-    n = graph.number_of_nodes()
-    if n < AUTO_TB_NODES:
-        return "LR"
-    depth = {}
-    try:
-        for key in nx.topological_sort(graph):
-            depth[key] = max((depth[p] + 1 for p in graph.predecessors(key)), default=0)
-    except nx.NetworkXUnfeasible:   # a cycle: the check of the graph reports it elsewhere
-        return "LR"
-    ranks = max(depth.values()) + 1
-    wide = (ranks * RANK_WIDTH) / ((n / ranks) * NODE_HEIGHT)
-    return "TB" if wide > AUTO_TB_RATIO else "LR"
 
 
 @document("rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight",

@@ -28,11 +28,12 @@ OPTIONS = {
               'carrying its forward value above it and, beneath it in red, the gradient '
               'flowing back along it; the output receives the seed 1.'),
     "rankdir": ('{"auto", "LR", "TB", "RL", "BT"}',
-                'The direction the graph flows: "LR" left to right (the default of '
-                'render_pair), "TB" top to bottom (the default of render_passes); "RL" and '
-                '"BT" reverse them. "auto" (the default of to_dot and render) draws a long, '
-                'thin graph of 10 nodes or more top to bottom, so that its text stays '
-                'readable at a page\'s width, and others left to right.'),
+                'The direction the graph flows: "LR" left to right, "TB" top to bottom (the '
+                'default of render_passes); "RL" and "BT" reverse them. "auto" (the default '
+                'of to_dot, render and render_pair) draws a long, thin graph of 10 nodes or '
+                'more top to bottom, so that its text stays readable at a page\'s width, and '
+                'others left to right; a top-to-bottom pair has its backward part beside the '
+                'forward one, each dX in the row of X.'),
     "theme": ('{"light", "dark"}',
               'The colour theme: "light" (white background, the default) or "dark" (for '
               'dark pages and slides).'),

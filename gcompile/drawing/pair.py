@@ -17,7 +17,7 @@ Examples
 """
 from __future__ import annotations
 
-from .base import (XLABEL_EDGES, Diagram, check_values, cluster_attrs,
+from .base import (XLABEL_EDGES, Diagram, auto_rankdir, check_values, cluster_attrs,
                    new_diagram, theme_colors, write_image)
 from .highlight import HIGHLIGHT_EDGE, outline, pair_highlight
 from .nodes import edge_attrs, node_attrs, node_kind, node_name
@@ -88,7 +88,7 @@ def _origin_colors(fwd, bwd, residual, colors):
 
 
 @document("style", "rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
-def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR", theme="light",
+def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="auto", theme="light",
                 show_values=True, rules=True, title=None, collapse=None,
                 highlight=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
@@ -115,6 +115,8 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="LR"
     if style not in PAIR_STYLES:
         raise GraphError(f"style must be one of {', '.join(map(repr, PAIR_STYLES))}, "
                          f"got {clean_text(repr(style), 40)}")
+    if rankdir == "auto":   # a big forward graph: top to bottom, the backward part beside it
+        rankdir = auto_rankdir(fwd)
     if style == "book":
         return book_to_dot(fwd, bwd, values, grads, rankdir=rankdir, theme=theme,
                            show_values=show_values, rules=rules, title=title,
