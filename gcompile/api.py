@@ -101,6 +101,10 @@ _KINDS = {
 #: Kinds that hold for one function only: (function name, parameter) -> (test, what).
 _FN_KINDS = {("check_grads", "seed"): (_count, "a non-negative int (a random seed)")}
 
+#: Functions that check their graph with gc.plan (format included) before anything else.
+_PLANNED = frozenset({"evaluate", "grad", "gradients", "plan", "infer_shapes", "compile",
+                      "CompiledGradient", "check_grads", "hessian", "hvp"})
+
 #: Functions taking ``**options`` that they pass on: name -> the function receiving them.
 _FORWARDS: dict = {}
 
@@ -110,7 +114,7 @@ _NOUNS = {"fwd": "the forward graph", "bwd": "the backward graph",
           "hessian_graph": "the Hessian graph", "hvp_graph": "the HVP graph"}
 
 
-def _graph(value, where, name):
+def _graph(value, where, name, planned=False):
     noun = _NOUNS.get(name, "the graph")
     if not isinstance(value, nx.DiGraph):
         if name == "graph":
@@ -121,7 +125,8 @@ def _graph(value, where, name):
         raise GraphError(f"{where}: {noun} needs a networkx DiGraph, got "
                          f"{type(value).__name__} (multigraphs are not supported: use one edge "
                          "with arg=[0, 1] for x*x)")
-    check_format(value)
+    if not planned:  # gc.plan checks the format first thing
+        check_format(value)
 
 
 def _nodes(given, params, graph_name):
@@ -164,6 +169,7 @@ def public(fn, name=None):
     label = f"{name or fn.__name__}()"
     params = sig.parameters
     graphs = [n for n in params if n in GRAPH_ARGS]
+    planned = (name or fn.__name__) in _PLANNED
     kinds = [(n, _FN_KINDS.get((fn.__name__, n), _KINDS.get(n))) for n in params
              if n in _KINDS or (fn.__name__, n) in _FN_KINDS]
     var_kw = next((n for n, p in params.items() if p.kind is p.VAR_KEYWORD), None)
@@ -185,7 +191,7 @@ def public(fn, name=None):
                                      f"{', '.join(accepted + forwarded)})")
         for n in graphs:
             if n in given:
-                _graph(given[n], label, n)
+                _graph(given[n], label, n, planned)
         if graphs and graphs[0] in given:
             _nodes(given, params, graphs[0])
         for n, (test, what) in kinds:

@@ -5,7 +5,7 @@ reader of the format can check without knowing what an op does: node keys are
 usable keys, ``op`` is a string, and every documented attribute (``shape``,
 ``value``, ``arg``, ``axis``, ``axes``, ``keepdims``, ``label``, ``group``,
 ``origin``, ``role``, ``rule``, ``local``, ``wrt_arg``, ``feedable``,
-``order``; graph attributes ``output``, ``wrt``, ``grads``, ``seed``) has a
+``order``, ``along``; graph attributes ``output``, ``wrt``, ``grads``, ``seed``) has a
 type the format allows.  It does not import the op registry: what an op takes
 (arity, operand positions, parameters) is checked by :mod:`gcompile.checks`.
 Other attributes are the user's own and are not checked.
@@ -67,7 +67,7 @@ def check_key(key, where="node key"):
     ...
     gcompile.errors.GraphError: node key nan is not equal to itself (NaN): use a string or a number
     """
-    if type(key) is str:
+    if type(key) is str or type(key) is int:
         return
     if key is None:
         raise GraphError(f"{where} is None (null): use a string or a number")
@@ -132,7 +132,8 @@ def loaded_shape(value, where):
 
 
 def _shape(value, where, lowest):
-    if isinstance(value, (tuple, list)) and all(_is_int(d) and d >= lowest for d in value):
+    if isinstance(value, (tuple, list)) and all(
+            (type(d) is int or _is_int(d)) and d >= lowest for d in value):
         return
     hint = " (a file may write it as \"2,3\")" if isinstance(value, str) else ""
     if isinstance(value, (tuple, list)):
@@ -230,6 +231,18 @@ def _count(name):
     return check
 
 
+def _along(value, where):
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(e, (list, tuple)) and len(e) == 3 and _is_int(e[2]) and e[2] >= 0
+        for e in value)
+    if not ok:
+        raise GraphError(f"{where}: attribute 'along' must be a list of (u, v, position) "
+                         f"edges, got {describe_value(value)}")
+    for u, v, _ in value:
+        check_key(u, f"{where}: attribute 'along': node key")
+        check_key(v, f"{where}: attribute 'along': node key")
+
+
 _NODE_CHECKS = {
     "axis": _axis, "axes": _axes,
     "keepdims": _typed("keepdims", (bool, np.bool_), "True or False"),
@@ -237,8 +250,25 @@ _NODE_CHECKS = {
     "label": _text("label"), "group": _text("group"),
     "role": _typed("role", (str,), "a string"), "rule": _typed("rule", (str,), "a string"),
     "origin": _key_attr("origin"), "local": _key_attr("local"),
-    "wrt_arg": _count("wrt_arg"), "order": _count("order"),
+    "wrt_arg": _count("wrt_arg"), "order": _count("order"), "along": _along,
 }
+
+
+class _Where:
+    """``node 'x'`` for messages, formatted only when a message is written."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __format__(self, spec):
+        return f"node {self.v!r}"
+
+
+#: Attributes for which a plain string, or a plain int >= 0, needs no further check.
+_STRINGS = frozenset({"label", "group", "role", "rule", "origin", "local"})
+_COUNTS = frozenset({"wrt_arg", "order", "axis", "label", "group", "origin", "local"})
 
 
 def check_node_format(graph, v, data):
@@ -247,7 +277,8 @@ def check_node_format(graph, v, data):
     ``input`` and ``const`` nodes have no incoming edges and a const has a
     ``value``.  Whether an op name is registered is not checked here.
     """
-    check_key(v)
+    if type(v) is not str:
+        check_key(v)
     if "op" not in data:
         raise GraphError(f"node {v!r} has no 'op' attribute (use 'input', 'const' or an op name)")
     name = data["op"]
@@ -256,16 +287,19 @@ def check_node_format(graph, v, data):
     leaf = name in LEAF_OPS
     if len(data) == 1 and not leaf:
         return name
-    where = f"node {v!r}"
     for key, value in data.items():
         check = _NODE_CHECKS.get(key)
         if check is not None:
-            check(value, where)
+            kind = type(value)
+            if (kind is str and key in _STRINGS) or (kind is int and value >= 0 and key in _COUNTS):
+                continue
+            check(value, _Where(v))
         elif key == "shape":
             if value is not None:
-                _shape(value, where, 0 if leaf else -1)
+                _shape(value, _Where(v), 0 if leaf else -1)
         elif key == "value" and leaf:
-            _value(value, where, name)
+            if type(value) is not float:
+                _value(value, _Where(v), name)
     if leaf:
         if graph._pred[v]:
             preds = sorted(map(repr, graph._pred[v]))[:3]

@@ -119,6 +119,8 @@ def test_good_values_still_load_and_run():
     ("role", np.zeros(2)), ("role", [1, "a"]), ("rule", 3), ("local", [1, 2]), ("origin", {"a": 1}),
     ("origin", float("nan")), ("wrt_arg", -1), ("wrt_arg", "0"), ("order", [1, "a"]),
     ("order", np.zeros(3)), ("order", 1.5), ("feedable", np.ones(3)), ("feedable", "yes"),
+    ("along", 3), ("along", [("x", "y")]), ("along", [("x", "y", -1)]),
+    ("along", [("x", float("nan"), 0)]),
 ])
 def test_every_documented_node_attribute_is_type_checked(name, bad):
     g = chain()
