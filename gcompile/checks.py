@@ -16,6 +16,7 @@ gcompile.errors.GraphError: edge 'x' -> 'y' has no 'arg' attribute (the operand 
 from __future__ import annotations
 
 from .errors import GraphError
+from .nxdicts import node_dicts
 from .registry import lookup
 from .schema import LEAF_OPS, check_arg, check_node_format
 
@@ -25,7 +26,7 @@ __all__ = ["check_node"]
 def _positions(graph, u, v, data, arity):
     arg = data.get("arg")
     if arg is None:
-        if arity == 1 and len(graph._pred[v]) == 1:
+        if arity == 1 and len(node_dicts(graph)[1][v]) == 1:
             return (0,)
         raise GraphError(f"edge {u!r} -> {v!r} has no 'arg' attribute (the operand position; "
                          f"only the single edge into a unary op may omit it)")
@@ -44,7 +45,7 @@ def check_node(graph, v, data):
         return None, (), {}
     opdef = lookup(name, node=v)
     arity = opdef.arity
-    preds = graph._pred[v]
+    preds = node_dicts(graph)[1][v]
     slots = [None] * arity
     for u, edata in preds.items():  # fast path: one int position per edge
         pos = edata.get("arg")

@@ -27,6 +27,7 @@ import networkx as nx
 
 from .checks import check_node
 from .errors import GraphError, did_you_mean
+from .nxdicts import from_records, node_dicts
 from .schema import check_graph_format
 
 __all__ = ["Plan", "plan", "check_node", "as_node_list", "active_nodes", "ancestors",
@@ -173,68 +174,3 @@ def unique_key(base, used, *, first=2, sep="_", counters=None):
         counters[base] = k
     used.add(key)
     return key
-
-
-# ---- networkx's own dict-of-dicts: the one place gcompile reads or fills them directly ----
-
-
-def from_records(keys, attrs, operands, graph_attrs=None) -> nx.DiGraph:
-    """A new DiGraph from parallel lists: node ``keys`` (unique), their attribute dicts
-    (taken, not copied) and their operands as indices into the same lists, in position
-    order (an operand used twice gets one edge with ``arg=[i, j]``).
-
-    This is the one place gcompile fills networkx's documented dict-of-dicts
-    (``_node``, ``_succ`` = ``_adj``, ``_pred``) directly: the keys are unique by
-    construction, and skipping ``add_nodes_from``/``add_edges_from``'s checks of
-    every item is several times faster on a million nodes (the W1 build target).
-
-    Examples
-    --------
-    >>> g = from_records(["x", "y", "z"], [{"op": "input"}, {"op": "input"}, {"op": "mul"}],
-    ...                  [(), (), (0, 0)], {"output": "z"})
-    >>> list(g.edges(data=True)), g.graph
-    ([('x', 'z', {'arg': [0, 1]})], {'output': 'z'})
-    """
-    g = nx.DiGraph()
-    if graph_attrs:
-        g.graph.update(graph_attrs)
-    node, succ, pred = g._node, g._succ, g._pred
-    for key, data in zip(keys, attrs):
-        node[key] = data
-        succ[key] = {}
-        pred[key] = {}
-    if len(node) != len(keys):
-        raise GraphError(f"from_records: {len(keys) - len(node)} duplicate node key(s)")
-    for i, ops in enumerate(operands):
-        if not ops:
-            continue
-        v = keys[i]
-        into = pred[v]
-        if len(ops) == 2 and ops[0] != ops[1]:
-            slots = ((ops[0], 0), (ops[1], 1))
-        else:
-            grouped = {}
-            for pos, src in enumerate(ops):
-                grouped.setdefault(src, []).append(pos)
-            slots = [(src, p[0] if len(p) == 1 else p) for src, p in grouped.items()]
-        for src, arg in slots:
-            u = keys[src]
-            data = {"arg": arg}
-            succ[u][v] = data
-            into[u] = data
-    return g
-
-
-def node_dicts(graph):
-    """``(nodes, preds)``: read-only ``{node: attrs}`` and ``{node: {operand: edge attrs}}``
-    of ``graph``, without networkx's per-access view objects (for loops over every node
-    of a big graph: validation, shape inference, the interpreter).
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> nodes, preds = node_dicts(nx.DiGraph([("a", "b")]))
-    >>> list(nodes), dict(preds["b"])
-    (['a', 'b'], {'a': {}})
-    """
-    return graph._node, graph._pred

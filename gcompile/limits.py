@@ -41,6 +41,7 @@ import os
 import re
 
 from .errors import GraphError
+from .nxdicts import node_dicts
 
 __all__ = ["ENV", "DEFAULT_FRACTION", "ITEMSIZE", "physical_memory", "parse_bytes", "max_bytes",
            "check_sizes", "check_op", "check_shape", "human"]
@@ -131,7 +132,7 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
     if limit is None:
         return None
     leaf_shapes = leaf_shapes or {}
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     shapes = {}
     total, biggest, where = 0, -1, None
     last = plan.order[-1] if plan.order else None

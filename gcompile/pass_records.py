@@ -107,7 +107,7 @@ class GraphFacts(Facts):
 
 
 def rebuild(graph, order, attrs, operands, alias, record):
-    """The new DiGraph from per-node attrs/operands (one :func:`gcompile.graph.from_records`);
+    """The new DiGraph from per-node attrs/operands (one :func:`gcompile.nxdicts.from_records`);
     graph attributes naming nodes (``grads``, ``output``, ``seed``) follow ``alias``."""
     keys = [v for v in order if v in attrs]
     index = {v: i for i, v in enumerate(keys)}

@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from .errors import GraphError, describe_value
+from .nxdicts import node_dicts, successor_dicts
 
 __all__ = ["LEAF_OPS", "check_key", "check_format", "check_node_format", "check_edge_format",
            "check_graph_format", "check_arg", "shape_from_text", "loaded_shape"]
@@ -301,8 +302,8 @@ def check_node_format(graph, v, data):
             if type(value) is not float:
                 _value(value, _Where(v), name)
     if leaf:
-        if graph._pred[v]:
-            preds = sorted(map(repr, graph._pred[v]))[:3]
+        if node_dicts(graph)[1][v]:
+            preds = sorted(map(repr, node_dicts(graph)[1][v]))[:3]
             raise GraphError(f"node {v!r} is an {name!r} but has incoming edges from {', '.join(preds)}")
         if name == "const" and "value" not in data:
             raise GraphError(f"const node {v!r} has no 'value' attribute")
@@ -384,10 +385,10 @@ def check_format(graph):
     gcompile.errors.GraphError: edge 'x' -> 'y': 'arg' 0.5 is not an operand position of op 'exp' (an int >= 0, or a list of them)
     """
     check_graph_format(graph)
-    nodes = graph._node
+    nodes = node_dicts(graph)[0]
     for v, data in nodes.items():
         check_node_format(graph, v, data)
-    for u, succ in graph._succ.items():
+    for u, succ in successor_dicts(graph).items():
         for v, data in succ.items():
             if data:
                 arg = data.get("arg", 0)
