@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc as _pygc
 import warnings
+from collections import Counter
 
 import networkx as nx
 
@@ -124,15 +125,25 @@ def _accumulate(b, v, contribs):
     return total
 
 
-def _apply(op, f, i, g, args, out, params):
-    """Run VJP rule ``i`` of ``op`` (at the node ``f`` points at); the Ref it returns."""
+def _apply(b, op, f, i, g, args, out, params):
+    """Run VJP rule ``i`` of ``op`` (at the node ``f`` points at): ``(ref, own)``, ``own``
+    when ``ref`` is a node the rule made (not ``g`` itself).  A rule's final ``mul(g, factor)``
+    gets ``local=factor``: diagrams show the factor's value on it."""
+    start = len(b.attrs)
     try:
         ref = op.vjp[i](f, g, *args, out, **params)
     except GraphError as err:
         raise node_error(f.origin, op.name, err) from None
     if not isinstance(ref, Ref):
         raise GraphError(f"VJP rule {i} of op {op.name!r} returned {ref!r}, not a node")
-    return ref
+    own = ref.id >= start
+    if own and b.attrs[ref.id]["op"] == "mul":
+        ops = b.operands[ref.id]
+        if g.id in ops:
+            others = [o for o in ops if o != g.id]
+            if others:
+                b.attrs[ref.id]["local"] = others[0]
+    return ref, own
 
 
 def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False) -> nx.DiGraph:
@@ -204,7 +215,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     b = _Builder(graph, static)
     frag = Fragment(b, shapes=static)
     seed = _seed(b, output, static)
-    contribs = {output: [(seed, None, None)]}
+    contribs = {output: [(seed, False, None, None)]}
     totals = {}
     for v in reversed(p.order):
         if v not in active or v not in contribs:
@@ -217,15 +228,15 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
         for i, (u, rule) in enumerate(zip(p.operands[v], op.vjp)):
             if rule is None or u not in active:
                 continue
-            ref = _apply(op, frag.at(v, i, op.rules[i]), i, g, args, out, p.params[v])
+            ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, g, args, out, p.params[v])
             if op.broadcasts and (static[u] is None or static[u] != static[v]):
-                ref = b.unbroadcast(ref, u, v, i)
-            contribs.setdefault(u, []).append((ref, v, i))
+                ref, own = b.unbroadcast(ref, u, v, i), True
+            contribs.setdefault(u, []).append((ref, own, v, i))
             b.attrs[ref.id].setdefault("along", []).append((u, v, i))  # the edge it flows back on
     for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
         totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
                                hint=f"d{label(w)}", rule="no path to the output: zero")
-    _name_contributions(b, contribs, totals)
+    _name_contributions(b, contribs)
     names, attrs, operands = b.name(graph), b.attrs, b.operands
     b.attrs = b.operands = b.reads = None  # frag's cached methods hold b in a cycle
     return names, attrs, operands, dict(grads={w: names[totals[w].id] for w in wrt},
@@ -242,34 +253,20 @@ def _disconnected(missing, output, disconnected):
     return missing
 
 
-def _name_contributions(b, contribs, totals):
-    """After the walk: hint each rule's result ``d<u>`` (alone) or ``d<u>@<consumer>[#pos]``
-    (one of several summed into ``d<u>``), and mark a final ``mul(g, factor)`` with
-    ``local=factor`` for diagrams.  A rule's result is its own when it was made for that
-    consumer and position (a rule may also return ``g`` itself, which keeps its name)."""
-    attrs, operands, hints = b.attrs, b.operands, b.hints
+def _name_contributions(b, contribs):
+    """After the walk: hint each rule's own result ``d<u>`` (alone) or
+    ``d<u>@<consumer>[#pos]`` (one of several summed into ``d<u>``)."""
+    hints = b.hints
     for u, parts in contribs.items():
-        du = f"d{label(u)}"
-        if len(parts) > 1:
-            seen = {}
-            for _, consumer, _ in parts:
-                seen[consumer] = seen.get(consumer, 0) + 1
-        for ref, consumer, pos in parts:
-            data = attrs[ref.id]
-            if data.get("wrt_arg") != pos or data["origin"] != consumer or consumer is None:
-                continue  # not the rule's own node: g itself, or the seed
-            if len(parts) == 1:
-                hints[ref.id] = du
-            else:
-                hints[ref.id] = f"{du}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
-            inner = operands[ref.id][0] if data["role"] == "unbroadcast" else ref.id
-            last = attrs[inner]
-            if last["op"] == "mul" and last.get("wrt_arg") == pos and last["origin"] == consumer \
-                    and last["role"] == "local_derivative":
-                g = totals[consumer].id
-                others = [o for o in operands[inner] if o != g]
-                if len(others) < len(operands[inner]) and others:
-                    last["local"] = others[0]
+        if len(parts) == 1:
+            ref, own, _, _ = parts[0]
+            if own:
+                hints[ref.id] = f"d{u}" if type(u) is str else f"d{u!r}"
+            continue
+        seen = Counter(consumer for _, _, consumer, _ in parts)
+        for ref, own, consumer, pos in parts:
+            if own:
+                hints[ref.id] = f"d{label(u)}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
 
 
 @contextlib.contextmanager

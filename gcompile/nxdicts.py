@@ -72,10 +72,11 @@ def from_records(keys, attrs, operands, graph_attrs=None) -> nx.DiGraph:
     return g
 
 
-def node_dicts(graph):
-    """``(nodes, preds)``: read-only ``{node: attrs}`` and ``{node: {operand: edge attrs}}``
-    of ``graph``, without networkx's per-access view objects (for loops over every node
-    of a big graph: validation, shape inference, the interpreter).
+def node_dicts(graph, succ=False):
+    """``(nodes, preds)`` (and ``succs`` with ``succ=True``): read-only ``{node: attrs}``,
+    ``{node: {operand: edge attrs}}`` and ``{node: {consumer: edge attrs}}`` of ``graph``,
+    without networkx's per-access view objects (for loops over every node of a big graph:
+    validation, shape inference, the interpreter, the backward pass's active nodes).
 
     Examples
     --------
@@ -84,7 +85,7 @@ def node_dicts(graph):
     >>> list(nodes), dict(preds["b"])
     (['a', 'b'], {'a': {}})
     """
-    return graph._node, graph._pred
+    return (graph._node, graph._pred, graph._succ) if succ else (graph._node, graph._pred)
 
 
 def successor_dicts(graph):
