@@ -52,10 +52,7 @@ class Records:
         return self._static
 
     def final(self, n):
-        alias = self.alias
-        while n in alias:
-            n = alias[n]
-        return n
+        return resolve(self.alias, n)
 
     def replace(self, v, target):
         """``v``'s value is ``target``'s: drop ``v``."""

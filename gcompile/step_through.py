@@ -28,17 +28,13 @@ import json
 from pathlib import Path
 
 from .autodiff import grad
-from .errors import GraphError
+from .errors import GraphError, label
 from .evaluate import evaluate
 from .graph import as_node_list, plan as make_plan
 from .drawing.pair import drawn_backward_nodes, pair_to_dot
 from .drawing.style import format_value
 
 __all__ = ["step_through", "frames"]
-
-def _name(key):
-    return key if isinstance(key, str) else repr(key)
-
 
 def _short(value):
     return format_value(value)[0]
@@ -48,9 +44,9 @@ def _describe(graph, p, key, values, symbol_of):
     data = graph.nodes[key]
     if key not in p.ops:
         kind = "constant" if data["op"] == "const" else "input"
-        return f"{_name(key)} = {_short(values[key])} ({kind})"
-    args = ", ".join(_name(u) for u in p.operands[key])
-    return f"{_name(key)} = {symbol_of(data['op'])}({args}) = {_short(values[key])}"
+        return f"{label(key)} = {_short(values[key])} ({kind})"
+    args = ", ".join(label(u) for u in p.operands[key])
+    return f"{label(key)} = {symbol_of(data['op'])}({args}) = {_short(values[key])}"
 
 
 def frames(fwd, feeds, output, wrt):
@@ -89,11 +85,11 @@ def frames(fwd, feeds, output, wrt):
             extra = f"; {data['rule']}"
         origin = data.get("origin")
         if origin is not None and data.get("role") != "seed":
-            extra += f" (local derivative of {_name(origin)})"
+            extra += f" (local derivative of {label(origin)})"
         steps.append(("backward", [("bwd", key)], dict(known),
                       f"backward {i + 1}/{len(order)}: {text}{extra}"))
     grads = bwd.graph["grads"]
-    lines = [f"d {_name(output)}/d {_name(w)} = {_short(back[grads[w]])}" for w in wrt_list]
+    lines = [f"d {label(output)}/d {label(w)} = {_short(back[grads[w]])}" for w in wrt_list]
     final = [("bwd", grads[w]) if grads[w] in drawn else ("fwd", grads[w]) for w in wrt_list]
     steps.append(("done", final, {**values, **back}, "gradients: " + ", ".join(lines)))
     return steps, bwd, {**values, **back}
@@ -236,7 +232,7 @@ def step_through(fwd, feeds, output, wrt, path, *, engine="auto", title=None, ma
         raise GraphError(f"step_through: {len(steps)} steps (one per forward and backward node) "
                          f"exceed max_steps={max_steps}; it is meant for teaching-sized graphs")
     wrt_list = as_node_list(fwd, wrt, "wrt")
-    heading = title or f"d {_name(output)} / d " + ", ".join(_name(w) for w in wrt_list)
+    heading = title or f"d {label(output)} / d " + ", ".join(label(w) for w in wrt_list)
     svg, names, edges = _figure(fwd, bwd, steps[-1][2], engine)
     parts = []
     for k, (phase, highlighted, known, caption) in enumerate(steps):

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from ..drawing.pair import drawn_backward_nodes
+from ..errors import label
 from ..drawing.nodes import node_kind
 from ..drawing.style import clean_text
 from .summary import display_key, summarize
@@ -96,7 +97,7 @@ def gradient_nodes(fwd, bwd):
         if data.get("role") == "seed" and _in(data.get("origin"), fwd):
             found[data["origin"]] = key
     for key in fwd.nodes:
-        name = f"d{key if isinstance(key, str) else repr(key)}"
+        name = f"d{label(key)}"
         if key in found or name not in bwd:
             continue
         origin = bwd.nodes[name].get("origin")

@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from ..drawing.style import clean_text, format_number
+from ..errors import label
 
 __all__ = ["summarize", "display_key", "FIRST_ENTRIES"]
 
@@ -31,7 +32,7 @@ def display_key(key) -> str:
     >>> display_key("apple"), display_key(("layer", 1))
     ('apple', "('layer', 1)")
     """
-    return clean_text(key if isinstance(key, str) else repr(key), 200)
+    return clean_text(label(key), 200)
 
 
 def _full(x) -> str:
