@@ -32,7 +32,7 @@ from bench.report import write_results  # noqa: E402
 from bench.timing import machine, measure, once, peak_bytes  # noqa: E402
 from gcompile.evaluate import interpreter  # noqa: E402
 from bench.workloads import (W2_WRT, make_w1, w1_graph, w1_inputs, w1_reference,  # noqa: E402
-                             w2_data, w2_graph, w3_graph, w3_reference)
+                             w2_data, w2_graph, w2_reference, w3_graph, w3_reference)
 
 W1_CHECK = {1000: (3.403812879636224, 0.3839252469915564), 10000: (5.233971678617497, None),
             100000: (4.367193235126362, None)}
@@ -103,12 +103,15 @@ def run_w2(budget):
         back = gc.evaluate(bwd, values)
         return values["L"], {w: back[grads_of[w]] for w in wrt}
 
+    args = [data[k] for k in ("x", "t", "W1", "b1", "W2", "b2")]
     loss, hand = net.loss_and_grads(x, t)
     value, grads = f(data)
     err = max([abs(value - loss)] + [float(np.max(np.abs(grads[k] - hand[k]))) for k in wrt])
     res = {"compile": compile_s, "err": err,
            "hand_fwd": measure(lambda: net.loss(x, t), budget=budget),
            "hand": measure(lambda: net.loss_and_grads(x, t), budget=budget),
+           "tight": measure(lambda: w2_reference(*args), budget=budget),
+           "peak_tight": peak_bytes(lambda: w2_reference(*args)),
            "gc_fwd": measure(lambda: fwd(data), budget=budget),
            "gc": measure(lambda: f(data), budget=budget),
            "interpreter": measure(interpreted, budget=budget),
@@ -118,7 +121,8 @@ def run_w2(budget):
            "peak_interpreter": peak_bytes(interpreted)}
     if "torch" in peers.available():
         res["torch"] = measure(peers.torch_w2(data), budget=budget)
-    log(f"W2: compiled {res['gc']['median'] * 1e6:.0f} us, hand {res['hand']['median'] * 1e6:.0f} us")
+    log(f"W2: compiled {res['gc']['median'] * 1e6:.0f} us, hand {res['hand']['median'] * 1e6:.0f} us, "
+        f"tight hand {res['tight']['median'] * 1e6:.0f} us")
     return res
 
 

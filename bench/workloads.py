@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 __all__ = ["make_w1", "w1_graph", "w1_reference", "w1_inputs", "w2_data", "w2_graph",
-           "w3_graph", "w3_reference", "W1_SEED", "W2_WRT"]
+           "w2_reference", "w3_graph", "w3_reference", "W1_SEED", "W2_WRT"]
 
 W1_SEED = 20240601
 _OPS = ("add", "mul", "sub", "tanh", "exp", "sin")
@@ -219,6 +219,25 @@ def w2_graph(batch=100):
     op("L", "div", "-sum", f"c={float(batch)}")
     g.graph.update(output="L", wrt=list(W2_WRT))
     return g
+
+
+def w2_reference(x, t, W1, b1, W2, b2):
+    """The tight hand-written backprop of WORKLOADS.md (``w2_numpy_reference``): the W2 baseline.
+
+    The loss and the four parameter gradients only (no ``dL/dx``), the softmax
+    computed once, the plain logistic sigmoid.  Returns ``(loss, (dW1, db1, dW2, db2))``.
+    """
+    a1 = x @ W1 + b1
+    z1 = 1.0 / (1.0 + np.exp(-a1))
+    a2 = z1 @ W2 + b2
+    e = np.exp(a2 - a2.max(axis=1, keepdims=True))
+    y = e / e.sum(axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = -np.sum(t * np.log(y)) / n
+    da2 = (y - t) / n
+    dz1 = da2 @ W2.T
+    da1 = dz1 * z1 * (1.0 - z1)
+    return loss, (x.T @ da1, da1.sum(0), z1.T @ da2, da2.sum(0))
 
 
 def w3_graph(depth):

@@ -57,6 +57,7 @@ from .autodiff import backward_records, grad, paused_gc
 from .errors import GraphError, describe_value
 from .evaluate import evaluate
 from .feeds import MISSING, check_shape, read_input
+from .fusion import fuse
 from .graph import ancestors, as_node_list, plan as make_plan
 from .limits import check_sizes
 from .emit import emit
@@ -135,6 +136,10 @@ class CompiledGradient:
         self._inputs = [(v, nodes[v].get("value", MISSING), _declared(nodes[v]))
                         for v in p.order if v not in p.ops and v in wanted
                         and nodes[v]["op"] == "input"]
+        consts = {v: nodes[v].get("value") for v in p.order if v not in p.ops
+                  and nodes[v]["op"] == "const"}
+        # what gc.grad's records and the lowering read: compositions fused (gcompile.fusion)
+        self._fused = fuse(p, {self.output, *self.wrt}, consts)
         self.signatures = {}
         self.fallbacks = 0
         self._last = None
@@ -227,9 +232,9 @@ class CompiledGradient:
         check_sizes(self.graph, self._plan, shapes)  # memory limit: gcompile.limits
         t0 = time.perf_counter()
         # gc.grad's records, lowered without building its DiGraph (same program)
-        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._plan)
+        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._fused)
         t1 = time.perf_counter()
-        prog = lower_records(self.graph, records, self.output, signature, self._plan)
+        prog = lower_records(self.graph, records, self.output, signature, self._fused)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
         grads = records[3]["grads"]

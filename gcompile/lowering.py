@@ -31,6 +31,7 @@ from .feeds import const_value
 from .graph import node_dicts
 from .registry import lookup
 from .simplify import ALIAS, F8, REWRITE, Facts, simplify, uniform
+from .specialize import specialize
 
 __all__ = ["Program", "lower_records", "demand_order", "INPUT", "CONST", "OP", "F8"]
 
@@ -66,6 +67,9 @@ class Program(Facts):
             return None
         opdef, ids, _ = self.payload[i]
         return opdef.name, ids
+
+    def op_params(self, i):
+        return self.payload[i][2]
 
     def fold(self, opdef, args, params):
         """Evaluate an op at compile time; ``None`` when it fails (the call will report it)."""
@@ -221,5 +225,9 @@ def _add_op(prog, key, opdef, ids, params):
             _, opdef, ids = found
             params = {k: d for k, d in opdef.params.items()}
             dtype = F8 if opdef.keeps_float64 and all([dtypes[i] == F8 for i in ids]) else None
+    if shape and (opdef.broadcasts or opdef.name == "sum_to_like"):  # arrays: gcompile.specialize
+        found = specialize(opdef, ids, params, prog)
+        if found is not None:
+            opdef, ids, params = found
     i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
     return i
