@@ -59,6 +59,7 @@ def run_w1(sizes, budget, profile_n):
         if dx0 is not None:
             assert abs(got_grads["x0"] - dx0) <= 1e-12, got_grads["x0"]
         row = {"n": n, "build": build_s, "compile_total": total_s, **parts, "err": err,
+               "backend": next(iter(f.signatures.values()))["backend"],
                "lines": next(iter(f.signatures.values()))["lines"],
                "gc": measure(lambda: f(feeds), budget=budget),
                "reference": measure(lambda: w1_reference(ops), budget=budget)}
@@ -76,7 +77,8 @@ def run_w1(sizes, budget, profile_n):
             del g
             row["profile"] = _profile_text(prof)
         rows.append(row)
-        log(f"W1 N={n}: compile {total_s:.2f} s {parts}, call {row['gc']['median'] * 1e3:.3f} ms, "
+        log(f"W1 N={n}: backend {row['backend']}, compile {total_s:.2f} s {parts}, "
+            f"call {row['gc']['median'] * 1e3:.3f} ms, "
             f"reference {row['reference']['median'] * 1e3:.3f} ms")
     return rows
 

@@ -60,6 +60,7 @@ from .feeds import MISSING, check_shape, read_input
 from .fusion import fuse
 from .graph import ancestors, as_node_list, plan as make_plan
 from .limits import check_sizes
+from . import native
 from .emit import emit
 from .lowering import F8, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
@@ -70,7 +71,8 @@ _SCALAR = "float"
 _counter = [0]
 
 
-def compile(graph, output=None, wrt=None, *, feeds=None, release=True):  # noqa: A001
+def compile(graph, output=None, wrt=None, *, feeds=None, release=True,  # noqa: A001
+            backend="auto"):
     """Compile value and gradient of ``output`` w.r.t. ``wrt`` into one Python function.
 
     Parameters
@@ -85,6 +87,13 @@ def compile(graph, output=None, wrt=None, *, feeds=None, release=True):  # noqa:
         first call (inputs with a ``value`` attribute are used when not fed).
     release : bool
         Write ``del`` statements releasing each intermediate after its last use.
+    backend : {"auto", "python", "native"}
+        ``"python"``: generated Python source.  ``"native"``: an instruction
+        tape run by one numba kernel (:mod:`gcompile.native`; all-scalar
+        float64 signatures of its ops; needs ``pip install gcompile[native]``).
+        ``"auto"`` (default): native where it applies and numba is installed,
+        else Python.  ``f.source`` is the generated Python either way;
+        ``f.tape`` lists the native tape.
 
     Returns
     -------
@@ -100,7 +109,7 @@ def compile(graph, output=None, wrt=None, *, feeds=None, release=True):  # noqa:
     >>> round(value, 6), round(grads["x"], 6)
     (0.462117, 0.786448)
     """
-    return CompiledGradient(graph, output, wrt, feeds=feeds, release=release)
+    return CompiledGradient(graph, output, wrt, feeds=feeds, release=release, backend=backend)
 
 
 class CompiledGradient:
@@ -116,7 +125,13 @@ class CompiledGradient:
         Calls the interpreter answered because the generated code raised.
     """
 
-    def __init__(self, graph, output=None, wrt=None, *, feeds=None, release=True):
+    def __init__(self, graph, output=None, wrt=None, *, feeds=None, release=True,
+                 backend="auto"):
+        if backend not in ("auto", "python", "native"):
+            raise GraphError(f"backend must be 'auto', 'python' or 'native', got {backend!r}")
+        if backend == "native":
+            native.require()
+        self.backend = backend
         self._plan = p = make_plan(graph)
         if output is None:
             output = graph.graph.get("output")
@@ -241,6 +256,12 @@ class CompiledGradient:
         del records
         targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
         t2 = time.perf_counter()
+        if self.backend != "python" and xp is np:
+            entry = self._native(prog, targets, len(sig), t1 - t0, t2 - t1)
+            if entry is not None:
+                self.signatures[sig] = entry
+                self._last = sig
+                return entry
         emitted = emit(prog, targets, release=self.release, xp=xp)
         t3 = time.perf_counter()
         _counter[0] += 1
@@ -252,6 +273,7 @@ class CompiledGradient:
         exec(code, namespace)  # noqa: S102 -- generated from numbered names only, see gcompile.emit
         t4 = time.perf_counter()
         entry = {"fn": namespace["gcompiled"], "emitted": emitted, "filename": filename,
+                 "backend": "python",
                  "lines": len(emitted.lines),
                  "values": emitted.n_values, "folded": prog.folded,
                  "seconds": {"grad": t1 - t0, "lower": t2 - t1, "emit": t3 - t2,
@@ -259,6 +281,31 @@ class CompiledGradient:
         self.signatures[sig] = entry
         self._last = sig
         return entry
+
+    def _native(self, prog, targets, n_args, grad_s, lower_s):
+        """The native entry of ``prog``, or ``None`` (Python) where the tape does not apply."""
+        if self.backend == "auto" and not native.available():
+            return None
+        t0 = time.perf_counter()
+        tape = native.build_tape(prog, targets, n_args)
+        if isinstance(tape, str):
+            if self.backend == "native":
+                raise GraphError(f"backend='native' runs all-scalar float64 programs of the ops "
+                                 f"{', '.join(sorted(native.OPCODES))}: {tape}")
+            return None
+        tape.warm()  # load the kernel (numba's cache) now, not in the first call
+        release = self.release
+        return {"fn": tape, "tape": tape, "backend": "native", "filename": None,
+                "emit": lambda: emit(prog, targets, release=release),
+                "lines": len(tape.code), "values": len(tape.slots), "folded": prog.folded,
+                "seconds": {"grad": grad_s, "lower": lower_s,
+                            "emit": time.perf_counter() - t0, "compile": 0.0}}
+
+    @property
+    def tape(self):
+        """The native tape listing of the latest signature (``""`` if it runs Python)."""
+        entry = self.signatures.get(self._last) if self._last is not None else None
+        return entry["tape"].listing() if entry and "tape" in entry else ""
 
     @property
     def source(self):
@@ -281,9 +328,13 @@ class CompiledGradient:
 def _source(entry):
     """Write an entry's commented source once (comments cost time: only when asked)."""
     if "source" not in entry:
-        source = entry.pop("emitted").code(comments=True)
-        linecache.cache[entry["filename"]] = (len(source), None, source.splitlines(True),
-                                              entry["filename"])
+        if "emitted" in entry:
+            source = entry.pop("emitted").code(comments=True)
+        else:  # native: the same program as Python, written when asked
+            source = entry.pop("emit")().code(comments=True)
+        if entry["filename"] is not None:
+            linecache.cache[entry["filename"]] = (len(source), None, source.splitlines(True),
+                                                  entry["filename"])
         entry["source"] = source
     return entry["source"]
 

@@ -248,12 +248,12 @@ def test_bad_feeds_are_graph_errors_naming_the_input():
 
 def test_runtime_errors_fall_back_to_the_interpreter():
     g = op_graph("log", 1)
-    f = gc.compile(g, "out", ["a0"])
+    f = gc.compile(g, "out", ["a0"], backend="python")  # the native tape gives nan itself
     with np.errstate(all="ignore"):
         value, grads = f({"a0": -1.0})
     assert math.isnan(value) and f.fallbacks == 1  # math.log raises; the interpreter gives nan
     g = op_graph("div", 2)
-    f = gc.compile(g, "out", ["a0", "a1"])
+    f = gc.compile(g, "out", ["a0", "a1"], backend="python")
     with np.errstate(all="ignore"):
         value, grads = f({"a0": 1.0, "a1": 0.0})
     assert value == math.inf and f.fallbacks == 1
