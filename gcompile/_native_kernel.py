@@ -1,7 +1,7 @@
 """The numba kernel of :mod:`gcompile.native` (imported only when numba is installed).
 
-``run(code, a, b, dst, s)`` executes the tape: for each instruction ``k``,
-``s[dst[k]] = op_code[k](s[a[k]], s[b[k]])``.  The op codes are
+``run(code, a, b, c, base, s)`` executes the tape: for each instruction ``k``,
+``s[base + k] = op_code[k](s[a[k]], s[b[k]], s[c[k]])``.  The op codes are
 :data:`gcompile.native.OPCODES`.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ except ImportError:  # the optional extra: gcompile.native says what to install
     numba = None
 
 
-def _run(code, a, b, dst, s):
+def _run(code, a, b, c3, base, s):
     for k in range(code.shape[0]):
         c = code[k]
         x = s[a[k]]
@@ -24,6 +24,12 @@ def _run(code, a, b, dst, s):
             r = x - s[b[k]]
         elif c == 2:
             r = x * s[b[k]]
+        elif c == 17:
+            r = x * s[b[k]] + s[c3[k]]
+        elif c == 18:
+            r = s[c3[k]] - x * s[b[k]]
+        elif c == 19:
+            r = x * s[b[k]] - s[c3[k]]
         elif c == 3:
             r = x / s[b[k]]
         elif c == 4:
@@ -50,9 +56,11 @@ def _run(code, a, b, dst, s):
             r = x if x > 0.0 else 0.0
         elif c == 15:
             r = 1.0 if x > 0.0 else 0.0
-        else:
+        elif c == 16:
             r = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
-        s[dst[k]] = r
+        else:
+            r = math.nan
+        s[base + k] = r
 
 
 run = None if numba is None else numba.njit(cache=True, error_model="numpy")(_run)

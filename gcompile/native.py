@@ -30,11 +30,11 @@ The tape of the apple example's price and its gradient w.r.t. ``apple``
 >>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> targets = [prog.alias["price"], prog.alias[records[3]["grads"]["apple"]]]
 >>> print(build_tape(prog, targets, len(feeds)).listing())
-# native tape: 3 instructions over 8 slots
-s2 = mul(s0, s1)  # 'apple_price': mul
-s4 = mul(s2, s3)  # 'price': mul
-s6 = mul(s3, s1)  # 'dapple': mul
-return s4, s6
+# native tape: 3 instructions over 7 slots
+s4 = mul(s1, s2)  # 'apple_price': mul
+s5 = mul(s4, s3)  # 'price': mul
+s6 = mul(s3, s2)  # 'dapple': mul
+return s5, s6
 <BLANKLINE>
 """
 from __future__ import annotations
@@ -50,6 +50,8 @@ __all__ = ["OPCODES", "available", "require", "build_tape", "Tape"]
 OPCODES = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6, "sin": 7,
            "cos": 8, "tanh": 9, "sqrt": 10, "abs": 11, "pow": 12, "sigmoid": 13, "relu": 14,
            "step": 15, "sign": 16}
+#: The tape's own instructions: a product folded into the sum reading it.
+_CODES = {**OPCODES, "muladd": 17, "mulsub": 18, "submul": 19}
 
 _KERNEL = []
 
@@ -78,79 +80,126 @@ def _kernel():
 
 
 class Tape:
-    """A program as arrays: ``code``, operand slots ``a``/``b``, result slot ``dst``.
+    """A program as arrays: op ``code`` and operand slots ``a``, ``b``, ``c``.
 
-    ``slots`` holds the constants (and is reused by every call); ``inputs``
-    maps the function's argument positions to slots; ``targets`` are the
-    slots of the value and the gradients.
+    Slot 0 receives arguments nothing reads; then come the inputs and the
+    constants (``slots`` holds them and is reused by every call); instruction
+    ``k`` writes slot ``base + k``.  ``inputs`` maps the function's argument
+    positions to slots; ``targets`` are the slots of the value and the gradients.
     """
 
-    def __init__(self, code, a, b, dst, slots, inputs, targets, labels):
-        self.code, self.a, self.b, self.dst = code, a, b, dst
+    def __init__(self, code, a, b, c, base, slots, inputs, targets, labels):
+        self.code, self.a, self.b, self.c, self.base = code, a, b, c, base
         self.slots, self.inputs, self.targets = slots, inputs, targets
         self.labels = labels
 
     def __call__(self, *args):
         s = self.slots
         s[self.inputs] = args
-        _kernel()(self.code, self.a, self.b, self.dst, s)
+        _kernel()(self.code, self.a, self.b, self.c, self.base, s)
         out = s[self.targets].tolist()
         return out[0], tuple(out[1:])
 
     def warm(self):
         """Load (or, the first time on this machine, compile) the kernel by running the tape once."""
-        _kernel()(self.code, self.a, self.b, self.dst, self.slots)
+        _kernel()(self.code, self.a, self.b, self.c, self.base, self.slots)
 
     def listing(self):
         """The tape as text: one instruction per line, ``s12 = mul(s3, s7)  # 'n8': mul``."""
-        names = {v: k for k, v in OPCODES.items()}
+        names = {v: k for k, v in _CODES.items()}
         lines = [f"# native tape: {len(self.code)} instructions over {len(self.slots)} slots"]
         for k in range(len(self.code)):
             name = names[int(self.code[k])]
-            args = f"s{self.a[k]}" if name not in _BINARY else f"s{self.a[k]}, s{self.b[k]}"
-            lines.append(f"s{self.dst[k]} = {name}({args})  # {self.labels[k]}")
+            a, b, c = (f"s{self.a[k]}", f"s{self.b[k]}", f"s{self.c[k]}")
+            text = _FORMS.get(name, name + "({a})").format(a=a, b=b, c=c)
+            lines.append(f"s{self.base + k} = {text}  # {self.labels[k]}")
         lines.append("return " + ", ".join(f"s{t}" for t in self.targets))
         return "\n".join(lines) + "\n"
 
 
 _BINARY = {"add", "sub", "mul", "div", "pow"}
+_FORMS = {**{op: op + "({a}, {b})" for op in _BINARY},
+          "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}"}
 
 
 def build_tape(prog, targets, n_args):
     """The :class:`Tape` of ``prog`` computing ``targets``, or a reason string it cannot be.
 
     Applies when every value the targets need is a float64 scalar constant,
-    input or op of :data:`OPCODES` without parameters.
+    input or op of :data:`OPCODES` without parameters.  A product read only
+    by an ``add`` or a ``sub`` is folded into it (``muladd``, ``mulsub``,
+    ``submul``: the product rounded, then the sum, as two instructions would).
     """
     from .emit import _needed
 
     keep = _needed(prog, targets)
     kinds, payload, scalar = prog.kinds, prog.payload, prog.scalar
     n = len(kinds)
-    slots = np.zeros(n + 1)  # the last slot receives arguments nothing reads
-    inputs = np.full(n_args, n, dtype=np.int64)
-    code, a, b, dst, labels = [], [], [], [], []
+    slot = [0] * n
+    leaves, ops = [], []
+    uses = [0] * n
+    for t in targets:
+        uses[t] += 2  # a target is never folded away
     for i in range(n):
         if not keep[i]:
             continue
         if not scalar[i]:
             return f"node {prog.keys[i]!r} is not a float64 scalar"
-        kind = kinds[i]
-        if kind == INPUT:
-            inputs[payload[i]] = i
-        elif kind == CONST:
-            slots[i] = float(payload[i])
-        else:
+        if kinds[i] == OP:
             opdef, ids, params = payload[i]
-            op = OPCODES.get(opdef.name)
-            if op is None or params:
+            if opdef.name not in OPCODES or params:
                 return f"op {opdef.name!r} (node {prog.keys[i]!r}) has no native code"
-            code.append(op)
-            a.append(ids[0])
-            b.append(ids[-1])
-            dst.append(i)
-            labels.append(f"{prog.keys[i]!r}: {opdef.name}")
-    assert all(kinds[t] in (INPUT, CONST, OP) for t in targets)
+            ops.append(i)
+            for j in ids:
+                uses[j] += 1
+        else:
+            leaves.append(i)
+    slots = np.zeros(1 + len(leaves))
+    inputs = np.zeros(n_args, dtype=np.int64)
+    for k, i in enumerate(leaves, start=1):
+        slot[i] = k
+        if kinds[i] == INPUT:
+            inputs[payload[i]] = k
+        else:
+            slots[k] = float(payload[i])
+    folded = _fold_products(ops, payload, uses)
+    base = len(slots)
+    code, a, b, c, labels = [], [], [], [], []
+    for i in ops:
+        if i in folded:
+            continue
+        opdef, ids, _ = payload[i]
+        name, x, y, z = opdef.name, ids[0], ids[-1], ids[0]
+        fold = folded.get(("into", i))
+        if fold is not None:
+            name, (x, y), z = fold[0], payload[fold[1]][1], fold[2]
+        slot[i] = base + len(code)
+        code.append(_CODES[name])
+        a.append(slot[x])
+        b.append(slot[y])
+        c.append(slot[z])
+        labels.append(f"{prog.keys[i]!r}: {opdef.name}" +
+                      (f" (fused {prog.keys[fold[1]]!r} mul)" if fold else ""))
+    slots = np.concatenate([slots, np.zeros(len(code))])
     as_ints = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
-    return Tape(np.asarray(code, dtype=np.int32), as_ints(a), as_ints(b), as_ints(dst), slots,
-                inputs, as_ints(targets), labels)
+    return Tape(np.asarray(code, dtype=np.int32), as_ints(a), as_ints(b), as_ints(c), base,
+                slots, inputs, as_ints([slot[t] for t in targets]), labels)
+
+
+def _fold_products(ops, payload, uses):
+    """``{mul id: True, ("into", add/sub id): (fused op, mul id, other operand)}``."""
+    out = {}
+    for i in ops:
+        opdef, ids, _ = payload[i]
+        if opdef.name not in ("add", "sub") or ids[0] == ids[1]:
+            continue
+        for pos, j in enumerate(ids):
+            made = payload[j]
+            if uses[j] != 1 or j in out or type(made) is not tuple or made[0].name != "mul":
+                continue
+            other = ids[1 - pos]
+            name = "muladd" if opdef.name == "add" else ("submul" if pos == 0 else "mulsub")
+            out[j] = True
+            out[("into", i)] = (name, j, other)
+            break
+    return out
