@@ -91,8 +91,9 @@ def compile(graph, output=None, wrt=None, *, feeds=None, release=True,  # noqa: 
         ``"python"``: generated Python source.  ``"native"``: an instruction
         tape run by one numba kernel (:mod:`gcompile.native`; all-scalar
         float64 signatures of its ops; needs ``pip install gcompile[native]``).
-        ``"auto"`` (default): native where it applies and numba is installed,
-        else Python.  ``f.source`` is the generated Python either way;
+        ``"auto"`` (default): native where it applies, numba is installed and
+        the tape has at least ``gcompile.native.AUTO_MIN`` instructions, else
+        Python.  ``f.source`` is the generated Python either way;
         ``f.tape`` lists the native tape.
 
     Returns
@@ -292,6 +293,8 @@ class CompiledGradient:
             if self.backend == "native":
                 raise GraphError(f"backend='native' runs all-scalar float64 programs of the ops "
                                  f"{', '.join(sorted(native.OPCODES))}: {tape}")
+            return None
+        if self.backend == "auto" and len(tape.code) < native.AUTO_MIN:
             return None
         tape.warm()  # load the kernel (numba's cache) now, not in the first call
         release = self.release

@@ -61,17 +61,26 @@ def test_random_w1_graphs_equal_python_and_interpreter(n, seed):
         assert grads[k] == pytest.approx(ref_grads[i], rel=1e-11, abs=1e-13)
 
 
-def test_auto_picks_native_for_scalars_and_python_for_arrays():
+def test_auto_picks_native_for_large_scalar_programs_only():
     g = op_graph("mul", 2)
     feeds = {"a0": 0.5, "a1": -2.0}
-    f = gc.compile(g, "out", ["a0", "a1"], feeds=feeds)
+    assert gc.compile(g, "out", ["a0", "a1"], feeds=feeds).tape == ""  # small: Python
+    f = gc.compile(g, "out", ["a0", "a1"], feeds=feeds, backend="native")
     assert f.tape.startswith("# native tape:")
     assert f(feeds) == (-1.0, {"a0": -2.0, "a1": 0.5})
     arrays = {k: np.array([v, v]) for k, v in feeds.items()}
-    value, _ = f(arrays)
-    assert f.tape == "" and np.shape(value) == (2,)
+    with pytest.raises(gc.GraphError, match="not a float64 scalar"):
+        f(arrays)
     with pytest.raises(gc.GraphError, match="not a float64 scalar"):
         gc.compile(g, "out", ["a0"], feeds=arrays, backend="native")
+    ops = make_w1(2000)
+    big = w1_graph(ops)
+    w1_feeds = dict(zip(big.graph["wrt"], w1_inputs()))
+    f = gc.compile(big, feeds=w1_feeds)
+    assert f.tape.count("\n") > native.AUTO_MIN
+    assert f(w1_feeds)[0] == pytest.approx(w1_reference(ops)[0], rel=1e-13)
+    value, _ = f({k: np.array([v, v]) for k, v in w1_feeds.items()})  # arrays: Python source
+    assert f.tape == "" and np.shape(value) == (2,)
 
 
 def test_unsupported_op_runs_python_under_auto_and_is_named_under_native():
