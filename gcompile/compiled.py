@@ -12,7 +12,13 @@ calls.  Tensors and dask arrays run the same way on their own library:
 the namespace comes from the feeds (:mod:`gcompile.namespace`), is part of the
 signature, and their code has no ``math`` fast path.  ``f.source`` is the generated code of the latest signature: one line
 per computed node, commented with the node's key and op (and the single-use
-nodes fused into it).  Each intermediate is released (``del``) on the line
+nodes fused into it).  Before differentiating, known compositions become the
+fused table op computing them the same way (softmax, sigmoid:
+:mod:`gcompile.fusion`), and static shapes turn gradient helpers into plain
+ops (:mod:`gcompile.specialize`).  With ``backend="native"`` (or ``"auto"``,
+for large all-scalar programs, when numba is installed) the program runs as an
+instruction tape in one numba kernel instead (:mod:`gcompile.native`; ``f.tape``
+lists it, ``f.source`` still shows the equivalent Python).  Each intermediate is released (``del``) on the line
 that reads it last; ``f.peak_bytes(feeds)`` reports the peak bytes one call
 allocates (measured with :mod:`tracemalloc`).
 
