@@ -45,12 +45,27 @@ def test_two_layer_net_book_figure_is_readable(net):
     assert aspect <= 2.5 and smallest >= 8, (aspect, smallest)
 
 
-def test_two_layer_net_pair_keeps_a_page_shape(net):
-    """The pair holds both graphs: its aspect ratio is within target; its smallest text,
-    5.9 px at 1000 px wide, is not yet (issue 12 item 3, open)."""
+def test_two_layer_net_pair_is_readable(net):
+    """The pair holds both graphs side by side (top to bottom): compact nodes (boxes,
+    wrapped rules, shapes without dtype on edges) keep its text at 8 px or more."""
     g, bwd, values, grads = net
-    aspect, smallest = measure(gc.render_pair(g, bwd, None, values, grads))
-    assert aspect <= 2.5 and smallest >= 5.5, (aspect, smallest)
+    d = gc.render_pair(g, bwd, None, values, grads)
+    aspect, smallest = measure(d)
+    assert aspect <= 2.5 and smallest >= 8, (aspect, smallest)
+    src = d.source
+    assert "rankdir=TB" in src and "shape=ellipse" not in src
+    edges = [line for line in src.split("\n") if "->" in line]
+    assert any(">2×5</FONT>" in e for e in edges)                       # edges: shape only
+    assert not any("float64</FONT>" in e for e in edges)
+    assert "sum over the axes<BR/>broadcasting added" in src            # wrapped rule
+
+
+def test_small_pairs_are_not_compact():
+    from gcompile.examples import apple
+    g, feeds = apple()
+    bwd = gc.grad(g, "price", g.graph["wrt"])
+    src = gc.render_pair(g, bwd).source
+    assert "rankdir=LR" in src and "shape=ellipse" in src and "nodesep=0.3" in src
 
 
 def test_long_thin_graphs_flow_top_to_bottom():

@@ -123,7 +123,11 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
                            collapse=collapse, highlight=highlight)
     values = {**check_values(values), **check_values(grads, "grads")}
     colors = theme_colors(theme)
-    diagram = new_diagram(colors, rankdir, title, newrank="true")
+    # top to bottom (a big graph: the backward part beside the forward one), the picture
+    # must stay narrow: compact nodes (boxes, wrapped rules), less space between them
+    compact = rankdir in ("TB", "BT")
+    diagram = new_diagram(colors, rankdir, title, newrank="true",
+                          **({"nodesep": "0.15"} if compact else {}))
     fid = {key: f"f{i}" for i, key in enumerate(fwd.nodes)}
     residual = {k for k, d in bwd.nodes(data=True)
                 if d.get("role") == "forward_value" and same_key(k, fwd)}
@@ -137,7 +141,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
     for key in bkeys:
         if key in col:
             column.setdefault(col[key], []).append(key)
-    shown = dict(show_values=show_values, rules=rules)
+    shown = dict(show_values=show_values, rules=rules, compact=compact)
     order = {key: i for i, key in enumerate(fwd.nodes)}
     groups = list(dict.fromkeys(g for g in (_group_of(fwd, k) for k in fwd.nodes) if g))
 
@@ -215,7 +219,8 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
     label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
              else "label")
     for u, v in fwd.edges:
-        attrs = edge_attrs(fwd, u, v, values, colors, label=label, show_values=show_values)
+        attrs = edge_attrs(fwd, u, v, values, colors, label=label, show_values=show_values,
+                           compact=compact)
         diagram.edge(fid[u], fid[v], **outline(attrs, colors, (u, v) in lit.edges, HIGHLIGHT_EDGE))
     for u, v in bwd.edges:
         if u in folded:
@@ -233,7 +238,7 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
             # They take part in ranking (constraint=false edges with labels make newrank fail:
             # "trouble in init_rank"); within one column they may stay in the rank (minlen 0).
             attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values,
-                               color=colors["grad_edge"], label=label)
+                               color=colors["grad_edge"], label=label, compact=compact)
             if col.get(u) is not None and col.get(u) == col.get(v):
                 attrs["minlen"] = "0"
             diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal",
