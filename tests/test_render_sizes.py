@@ -110,3 +110,52 @@ def test_hessian_nodes_are_grouped_by_derivative_order():
         assert f"order {o}: {name}" in src
     assert src.count("subgraph cluster_") == 3
     assert "subgraph cluster_" not in gc.render(h, collapse=None).source
+
+
+@pytest.fixture(scope="module", params=[1, 2, 5])
+def dag(request):
+    """The issue's 100-node random scalar DAG (4 inputs, 94 ops with fan-out)."""
+    from test_render_layouts import random_scalar_dag
+    g, output, wrt = random_scalar_dag(request.param)
+    values = gc.evaluate(g, {w: 0.3 for w in wrt})
+    bwd = gc.grad(g, output, wrt)
+    return g, bwd, values, gc.evaluate(bwd, values)
+
+
+@pytest.mark.parametrize("which", ["forward", "backward", "pair"])
+def test_hundred_node_dag_is_readable_at_a_page_width(dag, which):
+    """Compact one-line nodes, edge values placed after layout, closer ranks; the backward
+    graph (500 nodes) collapsed to one box per gradient dX, with collapse at its default."""
+    g, bwd, values, grads = dag
+    d = {"forward": lambda: gc.render(g, None, values, engine="graphviz-pure"),
+         "backward": lambda: gc.render(bwd, None, grads, engine="graphviz-pure"),
+         "pair": lambda: gc.render_pair(g, bwd, None, values, grads,
+                                        engine="graphviz-pure")}[which]()
+    aspect, smallest = measure(d)
+    assert aspect <= 2.5 and smallest >= 8, (aspect, smallest)
+
+
+def test_big_backward_graphs_collapse_to_one_box_per_gradient(dag):
+    g, bwd, values, grads = dag
+    d = gc.to_dot(bwd, grads)
+    boxes = set(d.ids.values())
+    assert bwd.number_of_nodes() > 400 and len(boxes) <= g.number_of_nodes()
+    # every node is found in the box of the gradient it helps compute
+    for wrt, holder in bwd.graph["grads"].items():
+        assert f">d{wrt}<" in d.source.replace("<B>", "").replace("</B>", "")
+    # the box of an input's gradient shows that gradient's value
+    x0 = bwd.graph["grads"]["x0"]
+    box = d.ids[x0]
+    line = next(ln for ln in d.source.split("\n") if ln.startswith(f"\t{box} ["))
+    assert "= " + gc.drawing.style.format_value(grads[x0])[0] in line
+    # collapse=None keeps every node
+    assert len(set(gc.to_dot(bwd, grads, collapse=None).ids.values())) == bwd.number_of_nodes()
+
+
+def test_big_pair_collapses_each_column_beside_its_variable(dag):
+    g, bwd, values, grads = dag
+    d = gc.render_pair(g, bwd, None, values, grads)
+    bwd_boxes = {v for k, v in d.ids.items() if k[0] == "bwd" and k[1] not in g}
+    assert len(bwd_boxes) <= g.number_of_nodes()
+    every = gc.render_pair(g, bwd, None, values, grads, collapse=None)
+    assert len({v for k, v in every.ids.items() if k[0] == "bwd"}) > 2 * len(bwd_boxes)

@@ -131,7 +131,9 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
 
     ``fill`` is ``(fill, border)``; ``colors`` the theme.  ``compact`` (big
     pictures) draws ops as boxes instead of ellipses and wraps long rule lines
-    (:data:`WRAP` characters), so that the nodes take less width.
+    (:data:`WRAP` characters), so that the nodes take less width; ``compact=2``
+    (graphs of a hundred nodes and more) also writes an op's symbol and name on
+    one line, so that the nodes take less height.
 
     Examples
     --------
@@ -152,10 +154,15 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     tip = [clean_text(key if "label" not in data else f"{data['label']} ({key!r})", 80)]
     if kind in ("op", "output", "gradient"):
         symbol = _symbol(op)
-        lines.append((symbol, SIZES["symbol"], colors["text"], True))
         params = _params_text(data, op)
-        lines.append((name + (f"\n{params}" if params else ""), SIZES["detail"] + 1,
-                      colors["subtext"], False))
+        if compact == 2:
+            lines.append((f"{symbol} {name}", SIZES["name"] + 1, colors["text"], True))
+            if params:
+                lines.append((params, SIZES["detail"], colors["subtext"], False))
+        else:
+            lines.append((symbol, SIZES["symbol"], colors["text"], True))
+            lines.append((name + (f"\n{params}" if params else ""), SIZES["detail"] + 1,
+                          colors["subtext"], False))
         tip.append(f"op: {clean_text(op, 40)} ({symbol})" + (f", {params}" if params else ""))
     else:
         lines.append((name, SIZES["name"], colors["text"], kind == "input"))
@@ -197,7 +204,8 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     attrs = dict(_SHAPES[kind])
     attrs.update(label=html_label(*lines), fillcolor=fill[0], color=fill[1],
                  tooltip=plain_text("\n".join(tip)))
-    if kind in ("op", "output", "gradient") and len(lines) <= 2 and len(name) <= 3:
+    if kind in ("op", "output", "gradient") and len(lines) <= 2 and len(name) <= 3 \
+            and compact != 2 and not _params_text(data, op):   # a circle of long params is huge
         attrs["shape"] = "circle"
     elif compact and attrs["shape"] == "ellipse":
         attrs["shape"] = "box"
