@@ -38,6 +38,9 @@ __all__ = ["Diagram", "to_dot", "auto_rankdir", "pair_to_dot", "render", "render
 #: Above this many nodes, an input or constant used by several ops is drawn once per
 #: use: its edges would otherwise span the whole layout and dominate dot's time.
 SPLIT_LEAVES_NODES = 1000
+#: Top-to-bottom graphs of this many drawn nodes or more get compact nodes (boxes, wrapped
+#: rules, array edges labelled by shape): they are drawn top to bottom to stay narrow.
+COMPACT_TB_NODES = 40
 #: Compact graphs with fewer nodes per rank than this on average keep wider node spacing.
 THIN_RANK = 4.0
 
@@ -106,7 +109,8 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
     grouped = {key for members in groups.values() for key in members}
     drawn_count = graph.number_of_nodes() - len(grouped) + len(groups) \
         if collapse == "box" else graph.number_of_nodes()
-    compact = 2 if drawn_count >= BIG_NODES else False
+    compact = 2 if drawn_count >= BIG_NODES else int(rankdir in ("TB", "BT")
+                                                     and drawn_count >= COMPACT_TB_NODES)
     style = dict(show_values=show_values, rules=rules, compact=compact)
     lit = graph_highlight(graph, highlight)
     color_of = order_colors(colors)
@@ -140,14 +144,14 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
                                                           compact, show_values))
             for key in members:
                 ids[key] = drawn[key] = f"g{j}"
-    label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES or compact else "label"
+    label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES or compact == 2 else "label"
     seen = {}
     for u, v in graph.edges:
         pair = (ids[u], ids[v])
         if pair[0] == pair[1]:
             continue
         seen.setdefault(pair, []).append((u, v))
-    if compact:   # closer ranks; closer nodes too unless the graph is long and thin
+    if compact == 2:   # closer ranks; closer nodes too unless the graph is long and thin
         drawn_graph = nx.DiGraph(list(seen))
         drawn_graph.add_nodes_from(set(ids.values()))
         ranks = nx.dag_longest_path_length(drawn_graph) + 1 if nx.is_directed_acyclic_graph(
@@ -163,7 +167,7 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
         if by_order:   # edges take the colour of the pass that reads them
             color = color_of(graph.nodes[v]["order"])[1]
         attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color,
-                           label=label)
+                           label=label, compact=bool(compact))
         if role == "forward_value":
             attrs["style"] = "dashed"
         if u in split:
