@@ -57,6 +57,12 @@ How to read the pictures:
   variable `X`, the seed under the output; the forward graph's groups (layers) are
   clusters in both parts; dashed arrows are the residuals, the forward values kept in
   memory for the backward pass.
+- **big graphs** stay readable at a page's width: a graph drawn top to bottom with 40 nodes
+  or more draws its ops as boxes, wraps long rules and labels array edges with their shape
+  alone (`2×5`); past 100 nodes each op is one line and edge values are placed after layout;
+  a backward graph of more than 200 nodes is drawn with one box per gradient `dX` (the
+  nodes computing it and its value), beside `X` in the pair (`collapse=None` draws every
+  node).
 """
 
 
