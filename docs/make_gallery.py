@@ -116,7 +116,10 @@ NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browser
          "onnx_cnn": "The small CNN of `examples/onnx_cnn.py` ([ONNX](onnx.md)): Conv, "
                      "BatchNormalization, Relu, MaxPool, a grouped Conv, GlobalAveragePool, "
                      "Flatten and Gemm imported with `gc.from_onnx`, with a softmax "
-                     "cross-entropy loss (`g, feeds = make_gallery.onnx_cnn()`).",
+                     "cross-entropy loss (`g, feeds = make_gallery.onnx_cnn()`). Its interactive "
+                     "viewer page (`gc.view(g, bwd, \"onnx_cnn.html\", values, grads)`: hover, "
+                     "search, click a node to light up what differentiates it): "
+                     '<a href="viewer/onnx_cnn.html">viewer/onnx_cnn.html</a>.',
          "apple_optimized": "`bwd = gc.grad(g, \"price\", wrt, optimize=True)`: the passes alias "
                             "the tax gradient to the forward value `apple_price` (d price / d tax "
                             "= apple_price = 200); the pictures still label it `dtax`, pointing "
@@ -179,7 +182,15 @@ def build():
         files[IMAGES / file] = svg
         entries.append((name, view, file, style))
     files[DOCS / "gallery.md"] = gallery_markdown(entries).encode("utf-8")
+    files[DOCS / "viewer" / "onnx_cnn.html"] = viewer_page(*onnx_cnn()).encode("utf-8")
     return files
+
+
+def viewer_page(g, feeds):
+    """The interactive page (``gc.view``) of a graph and its gradient graph, as text."""
+    bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
+    values = gc.evaluate(g, feeds)
+    return gc.view(g, bwd, None, values, gc.evaluate(bwd, values), engine=ENGINE).html
 
 
 def main(argv=None):
@@ -200,8 +211,8 @@ def main(argv=None):
             return 1
         print(f"gallery up to date ({len(files)} files)")
         return 0
-    IMAGES.mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
     print(f"wrote {len(files)} files under {DOCS.relative_to(DOCS.parent)}/")
