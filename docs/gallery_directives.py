@@ -17,7 +17,7 @@ import re
 from gcompile.examples import EXAMPLES
 
 #: Gallery cases whose graph is not a bundled example used as it is.
-SOURCES = {"apple_korean": "make_gallery:korean_apple"}
+SOURCES = {"apple_korean": "make_gallery:korean_apple", "onnx_cnn": "make_gallery:onnx_cnn"}
 #: make_gallery's view name -> the directive's ``:show:``.
 SHOWS = {"orders": "hvp"}
 #: Options a picture needs beyond its example's defaults (make_gallery's CALLS say the same).

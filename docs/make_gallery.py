@@ -57,6 +57,12 @@ How to read the pictures:
   variable `X`, the seed under the output; the forward graph's groups (layers) are
   clusters in both parts; dashed arrows are the residuals, the forward values kept in
   memory for the backward pass.
+- **big graphs** stay readable at a page's width: a graph drawn top to bottom with 40 nodes
+  or more draws its ops as boxes, wraps long rules and labels array edges with their shape
+  alone (`2×5`); past 100 nodes each op is one line and edge values are placed after layout;
+  a backward graph of more than 200 nodes is drawn with one box per gradient `dX` (the
+  nodes computing it and its value), beside `X` in the pair (`collapse=None` draws every
+  node).
 """
 
 
@@ -66,6 +72,25 @@ def korean_apple():
     for key, label in [("apple", "사과"), ("apple_num", "사과 개수"), ("tax", "소비세"),
                        ("apple_price", "사과 가격"), ("price", "지불 금액")]:
         g.nodes[key]["label"] = label
+    return g, feeds
+
+
+def onnx_cnn():
+    """The small CNN of examples/onnx_cnn.py (needs the onnx extra), imported from ONNX
+    with its softmax cross-entropy loss: ``(graph, feeds)``."""
+    import importlib.util
+
+    import numpy as np
+    import onnx
+
+    path = DOCS.parent / "examples" / "onnx_cnn.py"
+    spec = importlib.util.spec_from_file_location("onnx_cnn_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    g = example.with_loss(gc.from_onnx(example.make_model()))
+    rng = np.random.default_rng(2)
+    feeds = {"image": rng.normal(size=(example.BATCH, 1, 8, 8)).astype(np.float32),
+             "labels": np.array([0, 2])}
     return g, feeds
 
 
@@ -88,6 +113,13 @@ NOTES = {"apple_korean": "The seed's Korean labels (`label` attributes); browser
          "apple_hessian": "The full Hessian of the apple price (3 inputs, 103 nodes), its nodes "
                           "grouped by derivative order: the forward graph, the first backward "
                           "pass, the second.",
+         "onnx_cnn": "The small CNN of `examples/onnx_cnn.py` ([ONNX](onnx.md)): Conv, "
+                     "BatchNormalization, Relu, MaxPool, a grouped Conv, GlobalAveragePool, "
+                     "Flatten and Gemm imported with `gc.from_onnx`, with a softmax "
+                     "cross-entropy loss (`g, feeds = make_gallery.onnx_cnn()`). Its interactive "
+                     "viewer page (`gc.view(g, bwd, \"onnx_cnn.html\", values, grads)`: hover, "
+                     "search, click a node to light up what differentiates it): "
+                     '<a href="viewer/onnx_cnn.html">viewer/onnx_cnn.html</a>.',
          "apple_optimized": "`bwd = gc.grad(g, \"price\", wrt, optimize=True)`: the passes alias "
                             "the tax gradient to the forward value `apple_price` (d price / d tax "
                             "= apple_price = 200); the pictures still label it `dtax`, pointing "
@@ -104,6 +136,7 @@ def pictures():
     cases.append(("apple_orders", apple, {}))
     cases.append(("apple_optimized", apple, {}))
     cases.append(("apple_hessian", apple, {}))
+    cases.append(("onnx_cnn", onnx_cnn, {}))
     for name, make, style in cases:
         g, feeds = make()
         bwd = gc.grad(g, g.graph["output"], g.graph["wrt"], optimize=name == "apple_optimized")
@@ -117,6 +150,8 @@ def pictures():
             diagrams = {"hessian": gc.render(h, None, gc.evaluate(h, feeds))}
         elif name == "apple_orders":
             diagrams = {"orders": gc.render(gc.hvp(g, "price", ["apple", "tax"]))}
+        if name == "onnx_cnn":
+            diagrams = {"forward": gc.to_dot(g, values), "backward": gc.to_dot(bwd, grads)}
         if name in EXAMPLES:
             diagrams = {"book": gc.render_pair(g, bwd, None, values, grads, style="book"),
                         "forward": gc.to_dot(g, values, **style),
@@ -147,7 +182,15 @@ def build():
         files[IMAGES / file] = svg
         entries.append((name, view, file, style))
     files[DOCS / "gallery.md"] = gallery_markdown(entries).encode("utf-8")
+    files[DOCS / "viewer" / "onnx_cnn.html"] = viewer_page(*onnx_cnn()).encode("utf-8")
     return files
+
+
+def viewer_page(g, feeds):
+    """The interactive page (``gc.view``) of a graph and its gradient graph, as text."""
+    bwd = gc.grad(g, g.graph["output"], g.graph["wrt"])
+    values = gc.evaluate(g, feeds)
+    return gc.view(g, bwd, None, values, gc.evaluate(bwd, values), engine=ENGINE).html
 
 
 def main(argv=None):
@@ -168,8 +211,8 @@ def main(argv=None):
             return 1
         print(f"gallery up to date ({len(files)} files)")
         return 0
-    IMAGES.mkdir(parents=True, exist_ok=True)
     for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
     print(f"wrote {len(files)} files under {DOCS.relative_to(DOCS.parent)}/")

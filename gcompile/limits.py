@@ -141,10 +141,14 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
         if opdef is None:
             shape = _leaf_shape(nodes[v], leaf_shapes.get(v))
         else:
-            try:
-                shape = opdef.infer_shape([shapes[u] for u in plan.operands[v]], plan.params[v])
-            except Exception:  # a bad shape is reported by the run itself, as before
-                shape = None
+            args = [shapes[u] for u in plan.operands[v]]
+            if opdef.elementwise and all([a == () for a in args]):
+                shape = ()  # scalars stay scalars: no shape rule to run (W1's every node)
+            else:
+                try:
+                    shape = opdef.infer_shape(args, plan.params[v])
+                except Exception:  # a bad shape is reported by the run itself, as before
+                    shape = None
         shapes[v] = shape
         if not shape:
             continue

@@ -293,7 +293,8 @@ def new_diagram(colors, rankdir, title, name="gcompile", **graph_attr):
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise GraphError(f"rankdir must be 'auto', 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
     attrs = dict(rankdir=rankdir, bgcolor=colors["bg"], fontname=FONT, fontcolor=colors["text"],
-                 nodesep="0.3", ranksep="0.5", pad="0.25", **graph_attr)
+                 nodesep="0.3", ranksep="0.5", pad="0.25")
+    attrs.update(graph_attr)
     if title is not None:
         attrs.update(label=html_label((clean_text(title, 80), 14, colors["text"], True)),
                      labelloc="t")

@@ -19,6 +19,8 @@ True
 """
 from __future__ import annotations
 
+import networkx as nx
+
 from ..errors import GraphError
 from .base import (XLABEL_EDGES, Diagram, auto_rankdir, check_graph, check_values, cluster_attrs, export,
                    new_diagram, theme_colors, write_image)
@@ -27,6 +29,7 @@ from .nodes import SIZES, edge_attrs, node_attrs, node_kind, node_name
 from .highlight import HIGHLIGHT_EDGE, graph_highlight, outline
 from .orders import legend_label, order_colors, order_name, uses_orders
 from .options import document
+from .groups import BIG_BACKWARD, BIG_NODES, gradient_groups, group_box
 from .pair import pair_to_dot, render_pair
 from .style import clean_text, format_value, html_label, plain_text
 
@@ -35,6 +38,11 @@ __all__ = ["Diagram", "to_dot", "auto_rankdir", "pair_to_dot", "render", "render
 #: Above this many nodes, an input or constant used by several ops is drawn once per
 #: use: its edges would otherwise span the whole layout and dominate dot's time.
 SPLIT_LEAVES_NODES = 1000
+#: Top-to-bottom graphs of this many drawn nodes or more get compact nodes (boxes, wrapped
+#: rules, array edges labelled by shape): they are drawn top to bottom to stay narrow.
+COMPACT_TB_NODES = 40
+#: Compact graphs with fewer nodes per rank than this on average keep wider node spacing.
+THIN_RANK = 4.0
 
 
 def _groups(graph):
@@ -95,8 +103,15 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
     if collapse and by_order and not groups:   # Hessians, joint graphs: one box per order
         for key, order in graph.nodes(data="order"):
             groups.setdefault(f"order {order}: {order_name(order)}", []).append(key)
+    if (collapse and not groups and graph.number_of_nodes() > BIG_BACKWARD
+            and any(role is not None for _, role in graph.nodes(data="role"))):
+        groups, collapse = gradient_groups(graph), "box"
     grouped = {key for members in groups.values() for key in members}
-    style = dict(show_values=show_values, rules=rules)
+    drawn_count = graph.number_of_nodes() - len(grouped) + len(groups) \
+        if collapse == "box" else graph.number_of_nodes()
+    compact = 2 if drawn_count >= BIG_NODES else int(rankdir in ("TB", "BT")
+                                                     and drawn_count >= COMPACT_TB_NODES)
+    style = dict(show_values=show_values, rules=rules, compact=compact)
     lit = graph_highlight(graph, highlight)
     color_of = order_colors(colors)
 
@@ -125,24 +140,24 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
                 for key in members:
                     add_node(sub, key)
         else:
-            ops = sorted({str(graph.nodes[k].get("op")) for k in members})
-            detail = f"{len(members)} nodes: {', '.join(ops)}"
-            diagram.node(f"g{j}", id=f"g{j}", shape="box3d", style="filled", fillcolor=colors["cluster"],
-                         color=colors["cluster_border"],
-                         label=html_label((group, SIZES["name"], colors["text"], True),
-                                          (clean_text(detail, 48), SIZES["detail"],
-                                           colors["subtext"], False)),
-                         tooltip=plain_text(f"group {group}: "
-                                            + ", ".join(clean_text(k, 40) for k in members)))
+            diagram.node(f"g{j}", id=f"g{j}", **group_box(graph, group, members, values, colors,
+                                                          compact, show_values))
             for key in members:
                 ids[key] = drawn[key] = f"g{j}"
-    label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES else "label"
+    label = "xlabel" if graph.number_of_edges() > XLABEL_EDGES or compact == 2 else "label"
     seen = {}
     for u, v in graph.edges:
         pair = (ids[u], ids[v])
         if pair[0] == pair[1]:
             continue
         seen.setdefault(pair, []).append((u, v))
+    if compact == 2:   # closer ranks; closer nodes too unless the graph is long and thin
+        drawn_graph = nx.DiGraph(list(seen))
+        drawn_graph.add_nodes_from(set(ids.values()))
+        ranks = nx.dag_longest_path_length(drawn_graph) + 1 if nx.is_directed_acyclic_graph(
+            drawn_graph) else 1
+        thin = drawn_graph.number_of_nodes() / ranks < THIN_RANK
+        diagram.graph_attr.update(ranksep="0.17", nodesep="0.2" if thin else "0.12")
     for (tail, head), edges in seen.items():
         u, v = edges[0]
         shown = values if len({e[0] for e in edges}) == 1 else {}
@@ -152,7 +167,7 @@ def to_dot(graph, values=None, *, rankdir="auto", theme="light", show_values=Tru
         if by_order:   # edges take the colour of the pass that reads them
             color = color_of(graph.nodes[v]["order"])[1]
         attrs = edge_attrs(graph, u, v, shown, colors, show_values=show_values, color=color,
-                           label=label)
+                           label=label, compact=bool(compact))
         if role == "forward_value":
             attrs["style"] = "dashed"
         if u in split:

@@ -12,6 +12,8 @@ Examples
 """
 from __future__ import annotations
 
+import textwrap
+
 from ..errors import GraphError
 from ..registry import LEAF_OPS, lookup
 from .style import clean_text, format_value, html_label, html_text, min_width, plain_text
@@ -110,16 +112,28 @@ def _local_value(graph, local, values):
     return None
 
 
+#: ``compact`` nodes wrap rule lines longer than this many characters.
+WRAP = 26
+
+
+def _wrap(text, compact):
+    return "\n".join(textwrap.wrap(text, WRAP, break_long_words=False)) if compact else text
+
+
 def _is_array_text(text):
     """Whether a value's short text describes an array (``2×5 float64``), not a number."""
     return " " in text and text.split(" ", 1)[1].isidentifier()
 
 
 def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rules=True,
-               extra_tip=""):
+               extra_tip="", compact=False):
     """Graphviz attributes of one node (label, shape, colours, tooltip).
 
-    ``fill`` is ``(fill, border)``; ``colors`` the theme.
+    ``fill`` is ``(fill, border)``; ``colors`` the theme.  ``compact`` (big
+    pictures) draws ops as boxes instead of ellipses and wraps long rule lines
+    (:data:`WRAP` characters), so that the nodes take less width; ``compact=2``
+    (graphs of a hundred nodes and more) also writes an op's symbol and name on
+    one line, so that the nodes take less height.
 
     Examples
     --------
@@ -140,10 +154,15 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     tip = [clean_text(key if "label" not in data else f"{data['label']} ({key!r})", 80)]
     if kind in ("op", "output", "gradient"):
         symbol = _symbol(op)
-        lines.append((symbol, SIZES["symbol"], colors["text"], True))
         params = _params_text(data, op)
-        lines.append((name + (f"\n{params}" if params else ""), SIZES["detail"] + 1,
-                      colors["subtext"], False))
+        if compact == 2:
+            lines.append((f"{symbol} {name}", SIZES["name"] + 1, colors["text"], True))
+            if params:
+                lines.append((params, SIZES["detail"], colors["subtext"], False))
+        else:
+            lines.append((symbol, SIZES["symbol"], colors["text"], True))
+            lines.append((name + (f"\n{params}" if params else ""), SIZES["detail"] + 1,
+                          colors["subtext"], False))
         tip.append(f"op: {clean_text(op, 40)} ({symbol})" + (f", {params}" if params else ""))
     else:
         lines.append((name, SIZES["name"], colors["text"], kind == "input"))
@@ -164,11 +183,11 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
         local = data.get("local")
         factor = _local_value(graph, local, values) if show_values else None
         if factor is not None and _is_array_text(factor):
-            lines.append((text, SIZES["detail"], colors["subtext"], False))
+            lines.append((_wrap(text, compact), SIZES["detail"], colors["subtext"], False))
             text = f"local factor: {factor}"   # a fact about the factor, not an equation
         elif factor is not None and not text.endswith("= " + factor):
             text += " = " + factor
-        lines.append((text, SIZES["detail"], colors["subtext"], False))
+        lines.append((_wrap(text, compact), SIZES["detail"], colors["subtext"], False))
         if kind == "const" and short and text.endswith("= " + short):
             short = ""        # the rule line already ends with the value: say it once
     if rule:
@@ -185,19 +204,24 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     attrs = dict(_SHAPES[kind])
     attrs.update(label=html_label(*lines), fillcolor=fill[0], color=fill[1],
                  tooltip=plain_text("\n".join(tip)))
-    if kind in ("op", "output", "gradient") and len(lines) <= 2 and len(name) <= 3:
+    if kind in ("op", "output", "gradient") and len(lines) <= 2 and len(name) <= 3 \
+            and compact != 2 and not _params_text(data, op):   # a circle of long params is huge
         attrs["shape"] = "circle"
+    elif compact and attrs["shape"] == "ellipse":
+        attrs["shape"] = "box"
     width = min_width([(text, size) for text, size, _, _ in lines])
     if width is not None:
         attrs["width"] = f"{width:g}"
     return attrs
 
 
-def edge_attrs(graph, u, v, values, colors, *, show_values=True, color=None, label="label"):
+def edge_attrs(graph, u, v, values, colors, *, show_values=True, color=None, label="label",
+               compact=False):
     """Graphviz attributes of edge ``u -> v``: the value of ``u`` as label, operand in tooltip.
 
     ``label="xlabel"`` places the value after layout (big graphs: an edge
     ``label`` costs dot a virtual node per edge, five times the layout time).
+    ``compact`` writes an array's shape alone (``2×5``; the tooltip keeps the dtype).
 
     Examples
     --------
@@ -214,6 +238,8 @@ def edge_attrs(graph, u, v, values, colors, *, show_values=True, color=None, lab
     value = values.get(u) if show_values and values else None
     if value is not None:
         short, preview = format_value(value)
+        if compact and _is_array_text(short):
+            short = short.split(" ", 1)[0]
         attrs[label] = f'<<FONT COLOR="{colors["text"]}">{html_text(short) or " "}</FONT>>'
         tip += f"\nvalue: {preview}"
     attrs["tooltip"] = plain_text(tip)

@@ -45,11 +45,16 @@ OPTIONS = {
               "On backward nodes, write the local derivative rule (``d(x*y)/dx = y``) and, "
               "with values, the value of the local factor (default True). The tooltip "
               "always holds the rule."),
-    "collapse": ('{"cluster", "box", None}',
+    "collapse": ('{"cluster", "box", "auto", None}',
                  'What to do with nodes sharing a ``group`` attribute (a layer): "cluster" '
                  '(the default of to_dot and render) draws a titled box around them, "box" '
                  'draws the whole group as one node listing its ops, None ignores groups. '
-                 'render_pair accepts it and keeps every node.'),
+                 'A backward graph of more than 200 nodes with no groups is drawn, unless '
+                 'collapse is None, with one box per gradient dX holding the nodes that '
+                 'compute it. render_pair takes "auto" (its default: one box per gradient, '
+                 'beside its variable, when the backward part has more than 200 nodes, '
+                 'else every node) or None (every node). Graphs of 100 drawn nodes or more '
+                 'get compact one-line nodes, so that they stay readable at a page width.'),
     "title": ("str, optional", "A caption written above the picture."),
     "highlight": ("node, list or dict, optional",
                   "Outline a forward node and the backward nodes whose ``origin`` it is, a "

@@ -25,6 +25,7 @@ from .book import book_to_dot
 from .aliases import alias_label, gradient_aliases
 from .columns import backward_columns, check_pair, same_key
 from .options import document
+from .groups import BIG_BACKWARD, BIG_NODES, group_box
 from ..errors import GraphError
 from .style import clean_text, format_value, plain_text
 
@@ -89,7 +90,7 @@ def _origin_colors(fwd, bwd, residual, colors):
 
 @document("style", "rankdir", "theme", "show_values", "rules", "collapse", "title", "highlight")
 def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="auto", theme="light",
-                show_values=True, rules=True, title=None, collapse=None,
+                show_values=True, rules=True, title=None, collapse="auto",
                 highlight=None) -> Diagram:
     """Build the diagram of a forward graph above its backward graph (see :func:`render_pair`).
 
@@ -123,12 +124,22 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
                            collapse=collapse, highlight=highlight)
     values = {**check_values(values), **check_values(grads, "grads")}
     colors = theme_colors(theme)
-    diagram = new_diagram(colors, rankdir, title, newrank="true")
+    # top to bottom (a big graph: the backward part beside the forward one), the picture
+    # must stay narrow: compact nodes (boxes, wrapped rules), less space between them
+    compact = rankdir in ("TB", "BT")
     fid = {key: f"f{i}" for i, key in enumerate(fwd.nodes)}
     residual = {k for k, d in bwd.nodes(data=True)
                 if d.get("role") == "forward_value" and same_key(k, fwd)}
     folded = _folded_constants(bwd)
     bkeys = drawn_backward_nodes(fwd, bwd)
+    # a big backward part: one box per column (the nodes computing dX, beside X)
+    boxes = collapse == "auto" and len(bkeys) > BIG_BACKWARD
+    if boxes or fwd.number_of_nodes() >= BIG_NODES:
+        compact = 2
+    spacing = {"nodesep": "0.15"} if compact == 1 else {}
+    if compact == 2:
+        spacing = {"nodesep": "0.12", "ranksep": "0.2"}
+    diagram = new_diagram(colors, rankdir, title, newrank="true", **spacing)
     lit = pair_highlight(fwd, bwd, highlight, bkeys)
     fill = _origin_colors(fwd, bwd, residual, colors)
     bid = {key: f"b{i}" for i, key in enumerate(bkeys)}
@@ -137,7 +148,13 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
     for key in bkeys:
         if key in col:
             column.setdefault(col[key], []).append(key)
-    shown = dict(show_values=show_values, rules=rules)
+    box_of = {}   # boxes: backward node -> index of the first node of its column
+    if boxes:
+        for i, key in enumerate(bkeys):
+            if key in col:
+                box_of[key] = bkeys.index(column[col[key]][0])
+                bid[key] = f"b{box_of[key]}"
+    shown = dict(show_values=show_values, rules=rules, compact=compact)
     order = {key: i for i, key in enumerate(fwd.nodes)}
     groups = list(dict.fromkeys(g for g in (_group_of(fwd, k) for k in fwd.nodes) if g))
 
@@ -160,6 +177,18 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
             klass += f" gc-o{order[origin]}"
         if where is not None:
             klass += f" gc-c{order[where]}"
+        if key in box_of:
+            diagram.ids[("bwd", key)] = f"bwd{box_of[key]}"
+            if box_of[key] != i:
+                return
+            members = column[where]
+            attrs = group_box(bwd, "d" + clean_text(where, 40), members, values, colors,
+                              compact, show_values)
+            attrs.update(fillcolor=color[0], color=color[1])
+            lit_box = any(k in lit.bwd_nodes for k in members)
+            target.node(bid[key], id=f"bwd{i}", _attributes={"class": klass},
+                        **outline(attrs, colors, lit_box))
+            return
         attrs = node_attrs(bwd, key, kind, values, colors, color, **shown)
         attrs["_attributes"] = {"class": klass}
         target.node(bid[key], id=f"bwd{i}", **outline(attrs, colors, key in lit.bwd_nodes))
@@ -210,12 +239,14 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
     # into the forward node's rank.  Not rank=same: a rank=same set spanning two clusters
     # makes dot fail ("trouble in init_rank") on some graphs; a weight never fails.
     for where, members in column.items():
-        for key in members:
-            diagram.edge(fid[where], bid[key], style="invis", minlen="0", weight="100")
+        for key in dict.fromkeys(bid[k] for k in members):
+            diagram.edge(fid[where], key, style="invis", minlen="0", weight="100")
     label = ("xlabel" if fwd.number_of_edges() + bwd.number_of_edges() > XLABEL_EDGES
-             else "label")
+             or compact == 2 else "label")
+    done = set()   # boxes: one edge between two boxes
     for u, v in fwd.edges:
-        attrs = edge_attrs(fwd, u, v, values, colors, label=label, show_values=show_values)
+        attrs = edge_attrs(fwd, u, v, values, colors, label=label, show_values=show_values,
+                           compact=compact)
         diagram.edge(fid[u], fid[v], **outline(attrs, colors, (u, v) in lit.edges, HIGHLIGHT_EDGE))
     for u, v in bwd.edges:
         if u in folded:
@@ -225,6 +256,9 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
                    f"for backward node {clean_text(v, 40)}")
             attrs = dict(style="dashed", color=fill[u][1], arrowhead="empty", constraint="false",
                          tooltip=plain_text(tip))
+            if (fid[u], bid[v]) in done:
+                continue
+            done.add((fid[u], bid[v]))
             diagram.edge(fid[u], bid[v], **outline(attrs, colors, u in lit.residual_from,
                                                    HIGHLIGHT_EDGE))
         else:
@@ -232,10 +266,13 @@ def pair_to_dot(fwd, bwd, values=None, grads=None, *, style="pair", rankdir="aut
             # backward graph out in the forward graph's rank order: straight, parallel edges.
             # They take part in ranking (constraint=false edges with labels make newrank fail:
             # "trouble in init_rank"); within one column they may stay in the rank (minlen 0).
-            attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values,
-                               color=colors["grad_edge"], label=label)
+            attrs = edge_attrs(bwd, u, v, values, colors, show_values=show_values and not boxes,
+                               color=colors["grad_edge"], label=label, compact=compact)
             if col.get(u) is not None and col.get(u) == col.get(v):
                 attrs["minlen"] = "0"
+            if bid[u] == bid[v] or (bid[v], bid[u]) in done:
+                continue
+            done.add((bid[v], bid[u]))
             diagram.edge(bid[v], bid[u], dir="back", arrowtail="normal",
                          **outline(attrs, colors, (u, v) in lit.bwd_edges, HIGHLIGHT_EDGE))
     return diagram
