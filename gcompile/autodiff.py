@@ -261,7 +261,7 @@ def _name_contributions(b, contribs):
         if len(parts) == 1:
             ref, own, _, _ = parts[0]
             if own:
-                hints[ref.id] = f"d{u}" if type(u) is str else f"d{u!r}"
+                hints[ref.id] = f"d{label(u)}"
             continue
         seen = Counter(consumer for _, _, consumer, _ in parts)
         for ref, own, consumer, pos in parts:
