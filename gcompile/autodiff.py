@@ -29,8 +29,8 @@ import networkx as nx
 
 from .errors import GraphError, label, node_error
 from .evaluate import evaluate
-from .fragment import ForwardValue, Fragment, Ref
-from .graph import active_nodes, as_node_list, from_records, plan as make_plan, unique_key
+from .fragment import ForwardValue, Fragment, Recorder, Ref
+from .graph import as_node_list, from_records, node_dicts, plan as make_plan
 from .shapes import infer_shapes
 
 __all__ = ["grad", "gradients", "backward_pass", "ROLES"]
@@ -42,15 +42,16 @@ _DISCONNECTED = ("zero", "warn", "raise")
 
 
 class _Builder:
-    """Collects backward nodes as integer ids (:class:`Ref`) and names them at the end."""
+    """Collects backward nodes as integer ids and names them at the end."""
 
     def __init__(self, fwd, shapes):
-        self.fwd = fwd.nodes
+        self.fwd = node_dicts(fwd)[0]
         self.shapes = shapes
         self.attrs = []
         self.operands = []
         self.hints = []
         self.reads = {}
+        self.locals = []  # ids of nodes whose "local" is an id until named
 
     def add_node(self, op, operands, attrs, *, origin, role, hint, **extra):
         attrs["op"] = op
@@ -61,7 +62,7 @@ class _Builder:
         self.attrs.append(attrs)
         self.operands.append(operands)
         self.hints.append(hint)
-        return Ref(len(self.attrs) - 1)
+        return len(self.attrs) - 1
 
     def read(self, key):
         """The backward node holding forward value ``key`` (created once, keyed by ``key``)."""
@@ -82,25 +83,32 @@ class _Builder:
 
     def unbroadcast(self, ref, u, v, i):
         """Sum ``ref`` (operand ``i`` of ``v``'s contribution to ``u``) back to ``u``'s shape."""
-        return self.add_node("sum_to_like", (ref.id, self.read(u).id), {}, origin=v,
+        return self.add_node("sum_to_like", (ref, self.read(u)), {}, origin=v,
                              role="unbroadcast", hint=f"d{label(u)}@{label(v)}.unbroadcast",
                              wrt_arg=i, rule="sum over the axes broadcasting added")
 
-    def name(self, fwd_keys):
-        """Give every node a unique readable key (``local`` ids become keys); return the keys."""
-        names = [None] * len(self.attrs)
-        used = set(fwd_keys)
-        for key, ref in self.reads.items():
-            names[ref.id] = key
-        for i, hint in enumerate(self.hints):
-            if names[i] is None:
-                if hint in used:
-                    hint = unique_key(hint, used)
-                used.add(hint)
-                names[i] = hint
-        for attrs in self.attrs:
-            if "local" in attrs:
-                attrs["local"] = names[attrs["local"]]
+    def name(self, fwd):
+        """Give every node a unique readable key (``local`` ids become keys); return the keys.
+
+        A hint that is a forward key or an earlier node's key gets ``_2``, ``_3``, ...;
+        nodes reading forward values keep the forward key."""
+        names = self.hints
+        reads = self.reads
+        taken = dict.fromkeys(node_dicts(fwd)[0])  # keys taken so far -> node id (or None)
+        claim = taken.setdefault
+        for i, hint in enumerate(names):
+            if claim(hint, i) != i:  # a forward key or an earlier node's key
+                if reads.get(hint) == i:
+                    continue
+                k = 2
+                while f"{hint}_{k}" in taken:
+                    k += 1
+                hint = names[i] = f"{hint}_{k}"
+                taken[hint] = i
+        attrs = self.attrs
+        for i in self.locals:
+            attrs[i]["local"] = names[attrs[i]["local"]]
+        self.hints = None
         return names
 
 
@@ -109,20 +117,31 @@ def _seed(b, output, shapes):
     common = dict(origin=output, role="seed", hint=f"d{label(output)}", feedable=True,
                   rule=f"d{label(output)}/d{label(output)} = 1")
     if shape != ():
-        return b.add_node("ones_like", (b.read(output).id,), {}, **common)
+        return b.add_node("ones_like", (b.read(output),), {}, **common)
     return b.add_node("const", (), {"value": 1.0}, **common)
 
 
-def _accumulate(b, v, contribs):
+def _accumulate(b, v, name, parts):
     """Sum the contributions of fan-out (``add`` nodes hinted ``d<v>.sum<k>``, the last ``d<v>``)."""
-    total = contribs[0][0]
-    name = f"d{label(v)}"
-    for k, (ref, *_rest) in enumerate(contribs[1:], start=1):
-        last = k == len(contribs) - 1
-        total = b.add_node("add", (total.id, ref.id), {}, origin=v, role="accumulation",
-                           hint=name if last else f"{name}.sum{k}",
-                           rule="fan-out: contributions add")
+    total = parts[0][0]
+    last = len(parts) - 1
+    attrs, operands, hints = b.attrs, b.operands, b.hints
+    for k in range(1, last + 1):
+        attrs.append({"op": "add", "origin": v, "role": "accumulation",
+                      "rule": "fan-out: contributions add"})
+        operands.append((total, parts[k][0]))
+        hints.append(name if k == last else f"{name}.sum{k}")
+        total = len(attrs) - 1
     return total
+
+
+def _name_parts(hints, name, parts):
+    """Hint each rule's own result among several contributions summed into ``d<u>``
+    (``name``): ``d<u>@<consumer>[#pos]``.  (A lone contribution is hinted ``d<u>``.)"""
+    seen = Counter([consumer for _, _, consumer, _ in parts])
+    for ref, own, consumer, pos in parts:
+        if own:
+            hints[ref] = f"{name}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
 
 
 def _apply(b, op, f, i, g, args, out, params):
@@ -143,6 +162,7 @@ def _apply(b, op, f, i, g, args, out, params):
             others = [o for o in ops if o != g.id]
             if others:
                 b.attrs[ref.id]["local"] = others[0]
+                b.locals.append(ref.id)
     return ref, own
 
 
@@ -202,7 +222,12 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
 def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
     :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
-    Operand ids index the same lists; every node comes after its operands."""
+    Operand ids index the same lists; every node comes after its operands.
+
+    Each VJP rule runs once per (op, operand position, parameters, operand
+    aliasing, and the shapes when the rule asks for one): what it wrote is kept
+    as a :class:`~gcompile.fragment.Template` and replayed at every other node
+    of the same kind, which writes the same nodes the rule would."""
     p = plan or make_plan(graph)
     (output,) = as_node_list(graph, [output], "output") if _hashable(output) else (None,)
     if output is None:
@@ -211,36 +236,135 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     if len(set(wrt)) != len(wrt):
         raise GraphError(f"wrt lists a node twice: {wrt!r}")
     static = infer_shapes(graph, shapes, plan=p)
-    active = active_nodes(graph, wrt, output)
+    depends = _depends(p, wrt)
     b = _Builder(graph, static)
-    frag = Fragment(b, shapes=static)
     seed = _seed(b, output, static)
-    contribs = {output: [(seed, False, None, None)]}
     totals = {}
+    if output in depends:
+        _reverse(b, p, output, seed, set(wrt), depends, static, totals)
+    for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
+        totals[w] = b.add_node("zeros_like", (b.read(w),), {}, origin=w, role="zero",
+                               hint=f"d{label(w)}", rule="no path to the output: zero")
+    names, attrs, operands = b.name(graph), b.attrs, b.operands
+    b.attrs = b.operands = b.reads = None
+    return names, attrs, operands, dict(grads={w: names[totals[w]] for w in wrt},
+                                        output=output, wrt=list(wrt), seed=names[seed])
+
+
+def _depends(p, wrt):
+    """The nodes that depend on a node of ``wrt`` (those included): one pass over the plan."""
+    down = set(wrt)
+    operands = p.operands
+    for v in p.order:
+        ops = operands.get(v)
+        if ops is not None and v not in down:
+            for u in ops:
+                if u in down:
+                    down.add(v)
+                    break
+    return down
+
+
+def _reverse(b, p, output, seed, wrt, depends, static, totals):
+    """The reverse sweep from ``output``: fills ``b`` and ``totals`` (``wrt`` node -> id)."""
+    contribs = {output: [(seed, False, None, None)]}
+    frag = Fragment(b, shapes=static)
+    recorder = Recorder(static)
+    cache = {}
+    attrs_l, operands_l, hints_l, read = b.attrs, b.operands, b.hints, b.read
+    ops_of, operands_of, params_of = p.ops, p.operands, p.params
+    reads_get, locals_l, broadcasts = b.reads.get, b.locals, static.__getitem__
     for v in reversed(p.order):
-        if v not in active or v not in contribs:
+        parts = contribs.pop(v, None)
+        if parts is None:
             continue
-        g = totals[v] = _accumulate(b, v, contribs[v])
-        op = p.ops.get(v)
+        prefix = "d" + v if type(v) is str else f"d{label(v)}"
+        if len(parts) == 1:
+            g, own = parts[0][0], parts[0][1]
+            if own:
+                hints_l[g] = prefix
+        else:
+            _name_parts(hints_l, prefix, parts)
+            g = _accumulate(b, v, prefix, parts)
+        if v in wrt:
+            totals[v] = g
+        op = ops_of.get(v)
         if op is None:
             continue
-        args, out = [ForwardValue(u) for u in p.operands[v]], ForwardValue(v)
-        for i, (u, rule) in enumerate(zip(p.operands[v], op.vjp)):
-            if rule is None or u not in active:
+        us = operands_of[v]
+        params = params_of[v]
+        keys = us + (v,)
+        key = (op.name, _params_key(params) if params else (),
+               us[0] == us[1] if len(us) == 2 else tuple(map(us.index, us)))
+        kinds = cache.get(key)
+        if kinds is None:
+            kinds = cache[key] = [None] * len(us)
+        for i, u in enumerate(us):
+            if op.vjp[i] is None or u not in depends:
                 continue
-            ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, g, args, out, p.params[v])
+            t = kinds[i]
+            if t is None or t.__class__ is dict:
+                t = _template(recorder, kinds, t, op, i, v, us, params, static, keys)
+            if t is False:
+                ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, Ref(g),
+                                  [ForwardValue(x) for x in us], ForwardValue(v), params)
+                ref = ref.id
+            else:
+                slots = [g]
+                for ev in t.events:
+                    if ev.__class__ is int:
+                        r = reads_get(keys[ev])
+                        slots.append(read(keys[ev]) if r is None else r)
+                        continue
+                    get, n, tattrs, suffix = ev
+                    slots.append(len(attrs_l))
+                    d = tattrs.copy()
+                    d["origin"] = v
+                    attrs_l.append(d)
+                    operands_l.append(get(slots) if n > 1 else (get(slots),) if n else ())
+                    hints_l.append(prefix + suffix)
+                ref, own = slots[t.result], t.own
+                if t.local is not None:
+                    attrs_l[ref]["local"] = slots[t.local]
+                    locals_l.append(ref)
             if op.broadcasts and (static[u] is None or static[u] != static[v]):
                 ref, own = b.unbroadcast(ref, u, v, i), True
             contribs.setdefault(u, []).append((ref, own, v, i))
-            b.attrs[ref.id].setdefault("along", []).append((u, v, i))  # the edge it flows back on
-    for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
-        totals[w] = b.add_node("zeros_like", (b.read(w).id,), {}, origin=w, role="zero",
-                               hint=f"d{label(w)}", rule="no path to the output: zero")
-    _name_contributions(b, contribs)
-    names, attrs, operands = b.name(graph), b.attrs, b.operands
-    b.attrs = b.operands = b.reads = None  # frag's cached methods hold b in a cycle
-    return names, attrs, operands, dict(grads={w: names[totals[w].id] for w in wrt},
-                                        output=output, wrt=list(wrt), seed=names[seed.id])
+            attrs_l[ref].setdefault("along", []).append((u, v, i))  # the edge it flows back on
+
+
+def _params_key(params):
+    if not params:
+        return ()
+    try:
+        key = tuple(params.items())
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _template(recorder, kinds, t, op, i, v, us, params, static, keys):
+    """The template of rule ``i`` at ``v`` (recorded now if new), or ``False`` to run the rule."""
+    if t is not None:  # the rule asked for shapes: one template per shape signature
+        shapes = tuple([static[k] for k in keys])
+        found = t.get(shapes)
+        if found is not None:
+            return found
+    try:
+        made = recorder.record(op, i, v, us, params)
+    except GraphError as err:
+        raise node_error(v, op.name, err) from None
+    if made is None or _params_key(params) is None:
+        kinds[i] = False
+        return False
+    if made.shaped:
+        if t is None:
+            t = kinds[i] = {}
+        t[tuple([static[k] for k in keys])] = made
+    else:
+        kinds[i] = made
+    return made
 
 
 def _disconnected(missing, output, disconnected):
@@ -251,22 +375,6 @@ def _disconnected(missing, output, disconnected):
         warnings.warn(f"wrt node(s) {', '.join(map(repr, missing))} do not reach output "
                       f"{output!r}: their gradient is zero", stacklevel=4)
     return missing
-
-
-def _name_contributions(b, contribs):
-    """After the walk: hint each rule's own result ``d<u>`` (alone) or
-    ``d<u>@<consumer>[#pos]`` (one of several summed into ``d<u>``)."""
-    hints = b.hints
-    for u, parts in contribs.items():
-        if len(parts) == 1:
-            ref, own, _, _ = parts[0]
-            if own:
-                hints[ref.id] = f"d{label(u)}"
-            continue
-        seen = Counter(consumer for _, _, consumer, _ in parts)
-        for ref, own, consumer, pos in parts:
-            if own:
-                hints[ref.id] = f"d{label(u)}@{label(consumer)}" + (f"#{pos}" if seen[consumer] > 1 else "")
 
 
 @contextlib.contextmanager

@@ -20,13 +20,14 @@ Examples
 from __future__ import annotations
 
 import numbers
+from operator import itemgetter
 
 import numpy as np
 
 from .errors import GraphError, label
 from .registry import lookup
 
-__all__ = ["Fragment", "ForwardValue", "Ref"]
+__all__ = ["Fragment", "ForwardValue", "Ref", "Recorder", "Template"]
 
 
 class Ref:
@@ -89,9 +90,9 @@ class Fragment:
 
     def const(self, value):
         """A constant node holding ``value``."""
-        return self._builder.add_node("const", (), {"value": value}, origin=self._origin,
-                                      role="local_derivative", hint=f"{self._prefix}.c",
-                                      **self._tags)
+        return Ref(self._builder.add_node("const", (), {"value": value}, origin=self._origin,
+                                          role="local_derivative", hint=f"{self._prefix}.c",
+                                          **self._tags))
 
     def op(self, name, *operands, **params):
         """A node applying registry op ``name`` to ``operands`` with ``params``."""
@@ -121,8 +122,8 @@ class Fragment:
                                      f"parameter {sorted(unknown)[0]!r}")
                 attrs = {k: v for k, v in params.items() if v != defaults[k]}
             ids = tuple([a.id if type(a) is Ref else resolve(a) for a in operands])
-            return add_node(name, ids, attrs, origin=self._origin, role="local_derivative",
-                            hint=f"{self._prefix}.{name}", **self._tags)
+            return Ref(add_node(name, ids, attrs, origin=self._origin, role="local_derivative",
+                                hint=f"{self._prefix}.{name}", **self._tags))
 
         method.__doc__ = f"Add a {name!r} node to the fragment."
         return method
@@ -131,7 +132,113 @@ class Fragment:
         if isinstance(arg, Ref):
             return arg.id
         if isinstance(arg, ForwardValue):
-            return self._builder.read(arg.key).id
+            return self._builder.read(arg.key)
         if isinstance(arg, (numbers.Number, np.ndarray, np.generic)) and not isinstance(arg, bool):
             return self.const(arg).id
         raise GraphError(f"VJP rule of {self._origin!r}: {arg!r} is not a node or a number")
+
+
+class Template:
+    """What one VJP rule wrote, replayable at another forward node without running the rule.
+
+    ``events`` in order: an int ``j`` reads forward value ``keys[j]`` (the
+    node's operands, then the node itself) into the next slot; a tuple
+    ``(get, n, attrs, suffix)`` adds a node whose ``n`` operands are
+    ``get(slots)`` (slot 0 is the cotangent ``g``), attributes a copy of
+    ``attrs`` with ``origin`` set, hint ``d<origin>`` + ``suffix``.
+    ``result`` is the slot the rule returned, ``local`` the slot of its
+    factor (see :func:`gcompile.autodiff.grad`) or ``None``.
+    """
+
+    __slots__ = ("events", "result", "own", "local", "shaped")
+
+    def __init__(self, events, result, own, local, shaped):
+        self.events, self.result, self.own, self.local, self.shaped = \
+            events, result, own, local, shaped
+
+
+_IMMUTABLE = (bool, int, float, complex, str, bytes, type(None), np.generic)
+
+
+def _immutable(value):
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return isinstance(value, _IMMUTABLE)
+
+
+class _Watched:
+    """A shapes mapping that notes whether a rule asked for a shape."""
+
+    def __init__(self, shapes):
+        self.shapes, self.asked = shapes, False
+
+    def get(self, key, default=None):
+        self.asked = True
+        return self.shapes.get(key, default)
+
+
+class Recorder:
+    """A builder that records a rule's nodes as a :class:`Template` (slots instead of ids).
+
+    Examples
+    --------
+    >>> from gcompile.registry import lookup
+    >>> rec = Recorder({"x": (), "y": ()})
+    >>> t = rec.record(lookup("mul"), 0, "z", ("x", "y"), {})
+    >>> t.events[0], t.events[1][2]["op"], t.events[1][3], t.result, t.local
+    (1, 'mul', '.mul', 2, 1)
+    """
+
+    def __init__(self, shapes):
+        self._watch = _Watched(shapes)
+        self._frag = Fragment(self, shapes=self._watch)
+
+    def record(self, op, i, origin, operands, params):
+        """Run VJP rule ``i`` of ``op`` at forward node ``origin``; its :class:`Template`,
+        or ``None`` when what it wrote cannot be shared (a mutable value, or a forward
+        value returned as the result).  A :class:`GraphError` of the rule propagates."""
+        self.keys, self.slots, self.events = tuple(operands) + (origin,), {}, []
+        self.n, self.cacheable = 1, True
+        self._watch.asked = False
+        f = self._frag.at(origin, i, op.rules[i])
+        self._prefix = f._prefix
+        ref = op.vjp[i](f, Ref(0), *[ForwardValue(u) for u in operands], ForwardValue(origin),
+                        **params)
+        if not isinstance(ref, Ref):
+            raise GraphError(f"VJP rule {i} of op {op.name!r} returned {ref!r}, not a node")
+        nodes = {}  # slot -> its node event
+        slot = 1
+        for ev in self.events:
+            if type(ev) is not int:
+                nodes[slot] = ev
+            slot += 1
+        if not self.cacheable or (ref.id != 0 and ref.id not in nodes):
+            return None
+        local = None
+        if ref.id in nodes and nodes[ref.id][2]["op"] == "mul":
+            spec = nodes[ref.id][4]
+            if 0 in spec:
+                local = next((s for s in spec if s != 0), None)
+        events = [ev if type(ev) is int else ev[:4] for ev in self.events]
+        return Template(events, ref.id, ref.id in nodes, local, self._watch.asked)
+
+    def read(self, key):
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = self.n
+            self.n += 1
+            self.events.append(self.keys.index(key))
+        return slot
+
+    def add_node(self, op, operands, attrs, *, origin, role, hint, **extra):
+        attrs["op"] = op
+        attrs["origin"] = None
+        attrs["role"] = role
+        attrs.update(extra)
+        if not all(_immutable(v) for v in attrs.values()) or not hint.startswith(self._prefix):
+            self.cacheable = False
+        n = len(operands)
+        get = itemgetter(*operands) if n else None
+        self.events.append((get, n, attrs, hint[len(self._prefix):], tuple(operands)))
+        self.n += 1
+        return self.n - 1

@@ -72,8 +72,13 @@ def infer_shapes(graph, shapes=None, *, plan=None) -> dict:
             else:
                 out[v] = shape_of(data.get("value"))
             continue
+        ins = [out[u] for u in p.operands[v]]
+        if (opdef.broadcasts or opdef.elementwise) and opdef.shape is not None and not p.params[v] \
+                and ins[0] is not None and ins.count(ins[0]) == len(ins):
+            out[v] = ins[0]  # same shapes in, same shape out (as lowering assumes): no call
+            continue
         try:
-            out[v] = opdef.infer_shape([out[u] for u in p.operands[v]], p.params[v])
+            out[v] = opdef.infer_shape(ins, p.params[v])
         except GraphError as err:
             raise node_error(v, opdef.name, err) from None
         except (TypeError, ValueError) as err:
