@@ -90,26 +90,31 @@ class _Builder:
     def name(self, fwd):
         """Give every node a unique readable key (``local`` ids become keys); return the keys.
 
-        A hint that is a forward key or an earlier node's key gets ``_2``, ``_3``, ...;
-        nodes reading forward values keep the forward key."""
-        names = self.hints
-        reads = self.reads
-        taken = dict.fromkeys(node_dicts(fwd)[0])  # keys taken so far -> node id (or None)
-        claim = taken.setdefault
-        for i, hint in enumerate(names):
-            if claim(hint, i) != i:  # a forward key or an earlier node's key
-                if reads.get(hint) == i:
-                    continue
-                k = 2
-                while f"{hint}_{k}" in taken:
-                    k += 1
-                hint = names[i] = f"{hint}_{k}"
-                taken[hint] = i
+        In id order, a hint that is a forward key or an earlier node's key gets
+        ``_2``, ``_3``, ...; nodes reading forward values keep the forward key (one dict
+        lookup per node)."""
+        names = _unique(self.hints, self.reads, node_dicts(fwd)[0])
         attrs = self.attrs
         for i in self.locals:
             attrs[i]["local"] = names[attrs[i]["local"]]
         self.hints = None
         return names
+
+
+def _unique(names, reads, fwd):
+    """``names`` made unique in place, in order (see :meth:`_Builder.name`)."""
+    taken = dict.fromkeys(fwd)  # keys taken so far -> node id (None: a forward key)
+    claim = taken.setdefault
+    for i, hint in enumerate(names):
+        if claim(hint, i) != i:  # a forward key or an earlier node's key
+            if reads.get(hint) == i:
+                continue
+            k = 2
+            while f"{hint}_{k}" in taken:
+                k += 1
+            hint = names[i] = f"{hint}_{k}"
+            taken[hint] = i
+    return names
 
 
 def _seed(b, output, shapes):
@@ -121,14 +126,17 @@ def _seed(b, output, shapes):
     return b.add_node("const", (), {"value": 1.0}, **common)
 
 
-def _accumulate(b, v, name, parts):
+_LEAN_ADD = {"op": "add", "role": "accumulation"}
+
+
+def _accumulate(b, v, name, parts, full=True):
     """Sum the contributions of fan-out (``add`` nodes hinted ``d<v>.sum<k>``, the last ``d<v>``)."""
     total = parts[0][0]
     last = len(parts) - 1
     attrs, operands, hints = b.attrs, b.operands, b.hints
     for k in range(1, last + 1):
         attrs.append({"op": "add", "origin": v, "role": "accumulation",
-                      "rule": "fan-out: contributions add"})
+                      "rule": "fan-out: contributions add"} if full else _LEAN_ADD)
         operands.append((total, parts[k][0]))
         hints.append(name if k == last else f"{name}.sum{k}")
         total = len(attrs) - 1
@@ -210,7 +218,8 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     if disconnected not in _DISCONNECTED:
         raise GraphError(f"disconnected must be one of {_DISCONNECTED}, got {disconnected!r}")
     with paused_gc():
-        bwd = from_records(*backward_records(graph, output, wrt, shapes, disconnected))
+        bwd = from_records(*backward_records(graph, output, wrt, shapes, disconnected),
+                           compact=True)
     if optimize:
         from .passes import optimize as run_passes
 
@@ -219,7 +228,7 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     return bwd
 
 
-def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
+def backward_records(graph, output, wrt, shapes, disconnected, plan=None, *, full=True):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
     :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
     Operand ids index the same lists; every node comes after its operands.
@@ -227,7 +236,14 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     Each VJP rule runs once per (op, operand position, parameters, operand
     aliasing, and the shapes when the rule asks for one): what it wrote is kept
     as a :class:`~gcompile.fragment.Template` and replayed at every other node
-    of the same kind, which writes the same nodes the rule would."""
+    of the same kind, which writes the same nodes the rule would.
+
+    ``full=False`` is for the compiler: the same keys, operands, graph attrs
+    and, per node, ``op``, ``role``, ``value`` and the op's parameters (what
+    :func:`~gcompile.lowering.lower_records` reads), without what only the
+    DiGraph's readers use (``origin``, ``wrt_arg``, ``rule``, ``local``,
+    ``along``); the attribute dicts of rule and accumulation nodes are then
+    shared between nodes and must not be modified."""
     p = plan or make_plan(graph)
     (output,) = as_node_list(graph, [output], "output") if _hashable(output) else (None,)
     if output is None:
@@ -241,7 +257,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     seed = _seed(b, output, static)
     totals = {}
     if output in depends:
-        _reverse(b, p, output, seed, set(wrt), depends, static, totals)
+        _reverse(b, p, output, seed, set(wrt), depends, static, totals, full)
     for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
         totals[w] = b.add_node("zeros_like", (b.read(w),), {}, origin=w, role="zero",
                                hint=f"d{label(w)}", rule="no path to the output: zero")
@@ -265,7 +281,7 @@ def _depends(p, wrt):
     return down
 
 
-def _reverse(b, p, output, seed, wrt, depends, static, totals):
+def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
     """The reverse sweep from ``output``: fills ``b`` and ``totals`` (``wrt`` node -> id)."""
     contribs = {output: [(seed, False, None, None)]}
     frag = Fragment(b, shapes=static)
@@ -285,7 +301,7 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals):
                 hints_l[g] = prefix
         else:
             _name_parts(hints_l, prefix, parts)
-            g = _accumulate(b, v, prefix, parts)
+            g = _accumulate(b, v, prefix, parts, full)
         if v in wrt:
             totals[v] = g
         op = ops_of.get(v)
@@ -316,21 +332,25 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals):
                         r = reads_get(keys[ev])
                         slots.append(read(keys[ev]) if r is None else r)
                         continue
-                    get, n, tattrs, suffix = ev
+                    get, n, tattrs, suffix, lean = ev
                     slots.append(len(attrs_l))
-                    d = tattrs.copy()
-                    d["origin"] = v
-                    attrs_l.append(d)
+                    if full:
+                        d = tattrs.copy()
+                        d["origin"] = v
+                        attrs_l.append(d)
+                    else:
+                        attrs_l.append(lean)
                     operands_l.append(get(slots) if n > 1 else (get(slots),) if n else ())
                     hints_l.append(prefix + suffix)
                 ref, own = slots[t.result], t.own
-                if t.local is not None:
+                if t.local is not None and full:
                     attrs_l[ref]["local"] = slots[t.local]
                     locals_l.append(ref)
             if op.broadcasts and (static[u] is None or static[u] != static[v]):
                 ref, own = b.unbroadcast(ref, u, v, i), True
             contribs.setdefault(u, []).append((ref, own, v, i))
-            attrs_l[ref].setdefault("along", []).append((u, v, i))  # the edge it flows back on
+            if full:
+                attrs_l[ref].setdefault("along", []).append((u, v, i))  # the edge it flows back on
 
 
 def _params_key(params):

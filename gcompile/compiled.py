@@ -254,7 +254,8 @@ class CompiledGradient:
         check_sizes(self.graph, self._plan, shapes)  # memory limit: gcompile.limits
         t0 = time.perf_counter()
         # gc.grad's records, lowered without building its DiGraph (same program)
-        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._fused)
+        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._fused,
+                                   full=False)
         t1 = time.perf_counter()
         prog = lower_records(self.graph, records, self.output, signature, self._fused)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace

@@ -143,9 +143,10 @@ class Template:
 
     ``events`` in order: an int ``j`` reads forward value ``keys[j]`` (the
     node's operands, then the node itself) into the next slot; a tuple
-    ``(get, n, attrs, suffix)`` adds a node whose ``n`` operands are
+    ``(get, n, attrs, suffix, lean)`` adds a node whose ``n`` operands are
     ``get(slots)`` (slot 0 is the cotangent ``g``), attributes a copy of
-    ``attrs`` with ``origin`` set, hint ``d<origin>`` + ``suffix``.
+    ``attrs`` with ``origin`` set (or, for the compiler, the shared ``lean``:
+    ``attrs`` without ``origin``, ``wrt_arg``, ``rule``), hint ``d<origin>`` + ``suffix``.
     ``result`` is the slot the rule returned, ``local`` the slot of its
     factor (see :func:`gcompile.autodiff.grad`) or ``None``.
     """
@@ -156,6 +157,9 @@ class Template:
         self.events, self.result, self.own, self.local, self.shaped = \
             events, result, own, local, shaped
 
+
+#: What only readers of gc.grad's DiGraph use (the compiler's records leave it out).
+_USER_TEXT = ("origin", "wrt_arg", "rule")
 
 _IMMUTABLE = (bool, int, float, complex, str, bytes, type(None), np.generic)
 
@@ -219,7 +223,9 @@ class Recorder:
             spec = nodes[ref.id][4]
             if 0 in spec:
                 local = next((s for s in spec if s != 0), None)
-        events = [ev if type(ev) is int else ev[:4] for ev in self.events]
+        events = [ev if type(ev) is int else ev[:4] + ({k: x for k, x in ev[2].items()
+                                                        if k not in _USER_TEXT},)
+                  for ev in self.events]
         return Template(events, ref.id, ref.id in nodes, local, self._watch.asked)
 
     def read(self, key):

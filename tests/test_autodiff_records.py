@@ -1,0 +1,123 @@
+"""gc.grad's records: rule templates replayed, the compiler's lean records, compact dicts.
+
+The oracle for the templates is the rule itself: the same records with every
+VJP rule run at every node (the path taken when a rule's output cannot be
+shared) must equal the replayed ones, node for node and key order included.
+"""
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given
+
+import gcompile as gc
+from gcompile import autodiff, fragment
+from gcompile.lowering import lower_records
+from strategies import profile, scalar_dags, tensor_graphs
+
+
+def _records(case, shapes, monkeypatch=None, **kw):
+    return autodiff.backward_records(case.graph, case.output, case.wrt, shapes, "zero", **kw)
+
+
+def _canon(records):
+    names, attrs, operands, meta = records
+    return names, [list(d.items()) for d in attrs], [tuple(o) for o in operands], meta
+
+
+def _without_templates(monkeypatch):
+    monkeypatch.setattr(fragment.Recorder, "record", lambda self, *a, **k: None)
+
+
+@profile(0.5)
+@given(case=scalar_dags())
+def test_replayed_templates_write_what_running_each_rule_writes_scalars(case):
+    for shapes in (None, case.feeds):
+        replayed = _canon(_records(case, shapes))
+        with pytest.MonkeyPatch.context() as mp:
+            _without_templates(mp)
+            direct = _canon(_records(case, shapes))
+        assert replayed == direct
+
+
+@profile(0.5)
+@given(case=tensor_graphs())
+def test_replayed_templates_write_what_running_each_rule_writes_tensors(case):
+    for shapes in (None, case.feeds):
+        try:
+            replayed = _canon(_records(case, shapes))
+        except gc.GraphError as err:  # the direct path must fail the same way
+            with pytest.MonkeyPatch.context() as mp:
+                _without_templates(mp)
+                with pytest.raises(gc.GraphError, match="") as info:
+                    _records(case, shapes)
+            assert str(info.value) == str(err)
+            continue
+        with pytest.MonkeyPatch.context() as mp:
+            _without_templates(mp)
+            direct = _canon(_records(case, shapes))
+        assert replayed == direct
+
+
+def test_a_rule_reading_shapes_gets_one_template_per_shape_signature():
+    """An op scaling scalars by 2 and arrays by 3, whose rule asks ``f.shape``: the
+    template recorded at the scalar node must not be replayed at the array node."""
+    from gcompile import registry
+
+    gc.defop("scale_by_rank_test", 1, lambda xp, x: x * (2.0 if np.ndim(x) == 0 else 3.0),
+             shape=lambda s: s,
+             vjp=[lambda f, g, x, out: f.mul(g, 2.0 if f.shape(x) == () else 3.0)],
+             rules=["2 or 3"])
+    try:
+        g = nx.DiGraph()
+        g.add_nodes_from(["s", "v"], op="input")
+        g.add_nodes_from(["fs", "fv", "sum_v"], op="scale_by_rank_test")
+        g.nodes["sum_v"]["op"] = "sum"
+        g.add_node("y", op="add")
+        g.add_edges_from([("s", "fs"), ("v", "fv"), ("fv", "sum_v"),
+                          ("fs", "y", {"arg": 0}), ("sum_v", "y", {"arg": 1})])
+        grads = gc.gradients(g, {"s": 1.5, "v": np.array([1.0, 2.0])}, "y", ["s", "v"])
+        assert grads["s"] == 2.0
+        np.testing.assert_array_equal(grads["v"], [3.0, 3.0])
+    finally:
+        registry._REGISTRY.pop("scale_by_rank_test", None)
+
+
+def test_the_compilers_lean_records_are_the_full_ones_without_user_text():
+    from bench.workloads import make_w1, w1_graph
+
+    g = w1_graph(make_w1(300))
+    out, wrt = g.graph["output"], g.graph["wrt"]
+    full = autodiff.backward_records(g, out, wrt, None, "zero")
+    lean = autodiff.backward_records(g, out, wrt, None, "zero", full=False)
+    assert lean[0] == full[0] and lean[2] == full[2] and lean[3] == full[3]
+    text = {"origin", "wrt_arg", "rule", "local", "along"}
+    for a, b in zip(full[1], lean[1]):
+        if a["role"] in ("local_derivative", "accumulation"):
+            assert b == {k: v for k, v in a.items() if k not in text}
+        else:
+            assert b == a
+    sig = {w: ((), "f8") for w in wrt}
+    p = gc.plan(g)
+    progs = [lower_records(g, r, out, sig, p) for r in (full, lean)]
+    assert progs[0].keys == progs[1].keys and progs[0].op_names == progs[1].op_names
+
+
+def test_grad_dicts_are_plain_and_independent():
+    """Node and edge dicts of gc.grad's graph are key-sharing dicts: still ordinary,
+    separately mutable dicts (editing one node or edge changes no other)."""
+    from gcompile.examples import apple_orange
+
+    g, _ = apple_orange()
+    bwd = gc.grad(g, "price", g.graph["wrt"])
+    a, b = [n for n, d in bwd.nodes(data=True) if d["role"] == "local_derivative"][:2]
+    assert type(bwd.nodes[a]) is dict and bwd.nodes[a] is not bwd.nodes[b]
+    before = dict(bwd.nodes[b])
+    bwd.nodes[a]["color"] = "red"
+    bwd.nodes[a]["origin"] = "elsewhere"
+    assert bwd.nodes[b] == before and bwd.nodes[a]["color"] == "red"
+    (u, v, d1), (x, y, d2) = list(bwd.edges(data=True))[:2]
+    assert type(d1) is dict and d1 is not d2
+    bwd.edges[u, v]["weight"] = 2
+    assert "weight" not in bwd.edges[x, y]
+    copy = bwd.copy()
+    assert list(copy.nodes(data=True)) == list(bwd.nodes(data=True))
