@@ -146,6 +146,14 @@ def _accumulate(b, v, name, parts, full=True):
 def _name_parts(hints, name, parts):
     """Hint each rule's own result among several contributions summed into ``d<u>``
     (``name``): ``d<u>@<consumer>[#pos]``.  (A lone contribution is hinted ``d<u>``.)"""
+    if len(parts) == 2:  # the common case, without a Counter
+        (r0, own0, c0, p0), (r1, own1, c1, p1) = parts
+        same = c0 == c1
+        if own0:
+            hints[r0] = f"{name}@{label(c0)}" + (f"#{p0}" if same else "")
+        if own1:
+            hints[r1] = f"{name}@{label(c1)}" + (f"#{p1}" if same else "")
+        return
     seen = Counter([consumer for _, _, consumer, _ in parts])
     for ref, own, consumer, pos in parts:
         if own:
@@ -289,7 +297,7 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
     cache = {}
     attrs_l, operands_l, hints_l, read = b.attrs, b.operands, b.hints, b.read
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
-    reads_get, locals_l, broadcasts = b.reads.get, b.locals, static.__getitem__
+    reads_get, locals_l = b.reads.get, b.locals
     for v in reversed(p.order):
         parts = contribs.pop(v, None)
         if parts is None:
