@@ -23,7 +23,10 @@ the fused value is bit for bit the composition's:
   computed (the chain through the log, the division ``t / y`` and the softmax
   Jacobian is skipped; nothing recomputes the softmax).  ``y`` gets no
   gradient from it (its other readers, if any, still send theirs through the
-  softmax), so ``y`` must not be a ``wrt`` node.
+  softmax), so ``y`` must not be a ``wrt`` node;
+- the ``softmax_cross_entropy`` op, whose gradient would compute the softmax
+  a second time: split into the steps its forward takes, which the gradient
+  then reads (:mod:`gcompile.fusion_sce`; needs ``graph``).
 
 The fused gradient is the composition's up to rounding, except where the
 composition's own chain rule overflows: ``1 / (1 + exp(-x))`` at ``x < -709``
@@ -49,13 +52,14 @@ Examples
 """
 from __future__ import annotations
 
+from .fusion_sce import split_cross_entropy
 from .graph import Plan
 from .registry import OpDef, lookup
 
 __all__ = ["fuse"]
 
 
-def fuse(plan, keep=(), consts=None):
+def fuse(plan, keep=(), consts=None, graph=None):
     """A copy of ``plan`` with the compositions above replaced by fused ops.
 
     Parameters
@@ -67,11 +71,16 @@ def fuse(plan, keep=(), consts=None):
     consts : mapping, optional
         Constant node -> value (for the ``1`` of the sigmoid pattern); nodes
         not in it are not constants.
+    graph : nx.DiGraph, optional
+        The graph of ``plan`` (not modified): needed to split
+        ``softmax_cross_entropy`` nodes, which are left alone without it.
 
     Returns
     -------
     Plan
-        ``plan`` itself when nothing fuses, else a new plan sharing ``order``.
+        ``plan`` itself when nothing fuses, else a new plan (a
+        :class:`~gcompile.fusion_sce.FusedPlan` whose ``graph`` holds the
+        nodes a split added, if any).
     """
     ops, operands, params = plan.ops, plan.operands, plan.params
     uses = {}
@@ -96,12 +105,14 @@ def fuse(plan, keep=(), consts=None):
             hit = _cross_entropy(v, ops, operands, params, uses, keep)
             if hit is not None:
                 xent[v] = hit
-    if not found and not xent:
+    split = [v for v, opdef in ops.items() if opdef.name == "softmax_cross_entropy"] \
+        if graph is not None else []
+    if not found and not xent and not split:
         return plan
     out = Plan(order=plan.order, ops=dict(ops), operands=dict(operands), params=dict(params))
     for v, (args, kw) in xent.items():
         out.ops[v], out.operands[v], out.params[v] = CROSS_ENTROPY_SUM, args, kw
-    return out
+    return split_cross_entropy(out, split, graph) if split else out
 
 
 def _op(v, ops, name):
@@ -188,7 +199,7 @@ def _xent_vjp_a(f, g, y, t, a, out, axis=-1, t_first=True):
     the composition's chain is written instead, summed back to ``a``'s shape.
     """
     shape = f.shape(y)
-    if shape is not None and shape == f.shape(t):
+    if shape and shape == f.shape(t):
         return f.mul(g, f.sub(t, f.mul(y, f.sum(t, axis=axis, keepdims=True))))
     dy = f.sum_to_like(f.mul(f.mul(g, t), f.div(1.0, y)), y)
     return f.mul(y, f.sub(dy, f.sum(f.mul(dy, y), axis=axis, keepdims=True)))

@@ -52,7 +52,8 @@ def interpreted(graph, feeds, output, wrt):
 
 
 def finite_difference(graph, feeds, output, wrt, h=1e-6):
-    base = {k: np.array(v, dtype=float) for k, v in feeds.items()}
+    base = {k: np.asarray(v) if np.asarray(v).dtype.kind in "iu" else np.array(v, dtype=float)
+            for k, v in feeds.items()}  # integer labels stay integers
     x = base[wrt]
     out = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
@@ -290,3 +291,57 @@ def test_w2_softmax_once_and_gradients_match_the_layers_and_differences():
         np.testing.assert_allclose(grads[k], hand[k], rtol=1e-11, atol=1e-15)
         np.testing.assert_allclose(grads[k], finite_difference(g, data, "L", k),
                                    rtol=1e-6, atol=1e-8)
+
+
+def sce_graph(label_shape=None):
+    """``L = softmax_cross_entropy(tanh(a) @ W, t)``: the op, not the composition."""
+    g = _graph([("h", "tanh", ["a"], {}), ("logits", "matmul", ["h", "W"], {}),
+                ("L", "softmax_cross_entropy", ["logits", "t"], {})], inputs=("a", "W", "t"))
+    return g
+
+
+def _sce_feeds(seed, integer_labels=False):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, 5)
+    t = labels if integer_labels else np.eye(3)[labels] * rng.random((5, 1)) * 2
+    return {"a": rng.standard_normal((5, 4)), "W": rng.standard_normal((4, 3)), "t": t}
+
+
+def test_softmax_cross_entropy_op_computes_its_softmax_once():
+    g = sce_graph()
+    before = (g.number_of_nodes(), g.number_of_edges())
+    fused = fuse(gc.plan(g), keep={"L", "a", "W"}, graph=g)
+    assert fused.ops["L"].name == "softmax_cross_entropy_parts"
+    assert [repr(k) for k in fused.operands["L"][2:]] == ["'L'.shifted", "'L'.exp", "'L'.sum"]
+    assert fused.graph is not g and (g.number_of_nodes(), g.number_of_edges()) == before
+    feeds = _sce_feeds(9)  # rows of t sum to 0..2, not 1: the general gradient
+    f = _check_against_oracles(g, feeds, "L", ["a", "W", "t"])
+    src = f.source
+    assert src.count("np_exp(") == 1 and "softmax_cross_entropy_grad" not in src
+    assert "log_softmax" not in src
+    assert (g.number_of_nodes(), g.number_of_edges()) == before  # the user's graph untouched
+
+
+def test_softmax_cross_entropy_with_integer_labels_falls_back_to_its_own_gradient():
+    g = sce_graph()
+    feeds = _sce_feeds(10, integer_labels=True)
+    f = _check_against_oracles(g, feeds, "L", ["a", "W"])
+    assert "softmax_cross_entropy_grad" in f.source  # labels: the op's own rule
+
+
+def test_w2_written_with_the_softmax_cross_entropy_op_matches_the_layers():
+    from bench.layers import TwoLayerNet
+
+    g = _graph([("xW1", "matmul", ["x", "W1"], {}), ("a1", "add", ["xW1", "b1"], {}),
+                ("z1", "sigmoid", ["a1"], {}), ("z1W2", "matmul", ["z1", "W2"], {}),
+                ("a2", "add", ["z1W2", "b2"], {}), ("L", "softmax_cross_entropy", ["a2", "t"], {})],
+               inputs=("x", "t", *W2_WRT))
+    data = w2_data()
+    f = gc.compile(g, "L", list(W2_WRT), feeds=data)
+    value, grads = f(data)
+    assert value == gc.evaluate(g, data)["L"]
+    loss, hand = TwoLayerNet(data["W1"], data["b1"], data["W2"], data["b2"]).loss_and_grads(
+        data["x"], data["t"])
+    assert value == pytest.approx(loss, rel=1e-13)
+    for k in W2_WRT:
+        np.testing.assert_allclose(grads[k], hand[k], rtol=1e-9, atol=1e-15)
