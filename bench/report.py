@@ -250,7 +250,12 @@ def write_results(res, path):
              f"backprop {r['err']:.1e}.  The book's `Affine.backward` also computes `dx` of the "
              "first layer (a 100x784 product nobody reads), as its layer loop does; the compiled "
              "gradient skips it because `x` is not in `wrt`: that is most of the difference in "
-             "time and in peak memory.\n")
+             "time and in peak memory.  Against the tight reference: the compiled code computes "
+             "the softmax once (`gcompile.fusion`: the cross-entropy's gradient goes to the logits "
+             "from the forward's softmax, `(y*sum(t) - t)/N`, for the composition and for the "
+             "`softmax_cross_entropy` op), and `dW1 = x.T @ da1` as `(da1.T @ x).T` (the same "
+             "sums; OpenBLAS writes the wide 50x784 matrix faster than the tall one, no copy; "
+             "the gradient is a Fortran-ordered array).\n")
     w.append("## W3 tanh chain (value + dy/dx)\n")
     w.append("| depth | gc.compile | call (median) | plain-Python reference | compiled / reference "
              "| micrograd | torch | max rel err | CasADi build + gradient | CasADi call "
