@@ -110,13 +110,13 @@ def compile_table(rows):
     if not rows:
         return []
     out = ["One-time costs only (`--compile-sizes`: no steady-state calls measured):\n",
-           "| N | build DiGraph | gc.grad | lower | emit/tape | Python compile() | first call "
+           "| N (backend) | build DiGraph | gc.grad | lower | emit/tape | Python compile() | first call "
            "| gc.grad + gc.compile + first call | CasADi SX build | CasADi gradient + Function "
            "| gcompile / CasADi | max abs err vs reference |",
            "|" + "---|" * 12]
     for r in rows:
         ratio = _once_ratio(r)
-        out.append(f"| {r['n']:,} | {fmt_s(r['build'])} | {fmt_s(r.get('grad'))} "
+        out.append(f"| {r['n']:,} ({r.get('backend', '?')}) | {fmt_s(r['build'])} | {fmt_s(r.get('grad'))} "
                    f"| {fmt_s(r.get('lower'))} | {fmt_s(r.get('emit'))} | {fmt_s(r.get('compile'))} "
                    f"| {fmt_s(r['first_s'])} | {fmt_s(r['once'])} | {fmt_s(r.get('casadi_build'))} "
                    f"| {fmt_s(r.get('casadi_gradient'))} "

@@ -48,7 +48,7 @@ def test_run_measures_casadi_columns_and_the_issue16_targets(monkeypatch):
     assert once["err"] < 1e-12 and once["once"] >= once["compile_total"] > 0
     assert once["casadi_once"] > 0
     table = compile_table([once])
-    assert table[3].startswith("| 1,000 |") and table[3].count("|") == 13
+    assert table[3].startswith("| 1,000 (python) |") and table[3].count("|") == 13
     w3, _ = run.run_w3([1000], budget=0.01)
     assert w3[0]["casadi_err"] < 1e-12
     w2 = {"gc": {"median": 2.0}, "tight": {"median": 2.5}, "peak_gc": 9, "peak_tight": 10}
