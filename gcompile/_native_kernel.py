@@ -21,10 +21,13 @@ try:
 except ImportError:  # the optional extra: gcompile.native says what to install
     numba = None
 
-# op codes (gcompile.native.CODES names them)
+# op codes (gcompile.native.CODES names them); LIN: the arithmetic ones as one code
 ADD, SUB, MUL, DIV, NEG = 0, 1, 2, 3, 4
-MULADD, MULSUB, SUBMUL, NMUL, MULSQ = 17, 18, 19, 20, 21
-N_CODES = 22
+MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
+N_CODES = 23
+#: The sign bit of an operand slot of LIN: the operand negated.
+NEGBIT = -(1 << 31)
+_SLOT = (1 << 31) - 1
 
 
 def _run(runs, ops, base, s):
@@ -32,52 +35,31 @@ def _run(runs, ops, base, s):
     for r in range(runs.shape[0] // 2):
         c = runs[2 * r]
         end = runs[2 * r + 1]
-        if c == MUL:
+        if c == LIN:  # (a * ±b + ±c) * d: each factor ±1, 1.0 and term -0.0 exact
             for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] * s[ops[3 * k + 1]]
-        elif c == MULADD:
-            for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] * s[ops[3 * k + 1]] + s[ops[3 * k + 2]]
-        elif c == MULSUB:
-            for k in range(k, end):
-                s[base + k] = s[ops[3 * k + 2]] - s[ops[3 * k]] * s[ops[3 * k + 1]]
-        elif c == MULSQ:
-            for k in range(k, end):
-                y = s[ops[3 * k + 1]]
-                s[base + k] = s[ops[3 * k]] * (s[ops[3 * k + 2]] - y * y)
-        elif c == ADD:
-            for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] + s[ops[3 * k + 1]]
-        elif c == SUB:
-            for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] - s[ops[3 * k + 1]]
-        elif c == SUBMUL:
-            for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] * s[ops[3 * k + 1]] - s[ops[3 * k + 2]]
-        elif c == NMUL:
-            for k in range(k, end):
-                s[base + k] = -(s[ops[3 * k]] * s[ops[3 * k + 1]])
+                b = ops[4 * k + 1]
+                e = ops[4 * k + 2]
+                y = s[b & _SLOT] * (1.0 - 2.0 * ((b >> 31) & 1))
+                z = s[e & _SLOT] * (1.0 - 2.0 * ((e >> 31) & 1))
+                s[base + k] = (s[ops[4 * k]] * y + z) * s[ops[4 * k + 3]]
         elif c == 9:
             for k in range(k, end):
-                s[base + k] = math.tanh(s[ops[3 * k]])
+                s[base + k] = math.tanh(s[ops[4 * k]])
         elif c == 7:
             for k in range(k, end):
-                s[base + k] = math.sin(s[ops[3 * k]])
+                s[base + k] = math.sin(s[ops[4 * k]])
         elif c == 8:
             for k in range(k, end):
-                s[base + k] = math.cos(s[ops[3 * k]])
+                s[base + k] = math.cos(s[ops[4 * k]])
         elif c == 5:
             for k in range(k, end):
-                s[base + k] = math.exp(s[ops[3 * k]])
-        elif c == NEG:
-            for k in range(k, end):
-                s[base + k] = -s[ops[3 * k]]
+                s[base + k] = math.exp(s[ops[4 * k]])
         elif c == DIV:
             for k in range(k, end):
-                s[base + k] = s[ops[3 * k]] / s[ops[3 * k + 1]]
+                s[base + k] = s[ops[4 * k]] / s[ops[4 * k + 1]]
         else:
             for k in range(k, end):
-                s[base + k] = _rare(c, s[ops[3 * k]], s[ops[3 * k + 1]])
+                s[base + k] = _rare(c, s[ops[4 * k]], s[ops[4 * k + 1]])
         k = end
 
 

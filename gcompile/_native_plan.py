@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native_kernel import ADD, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NMUL, SUB, SUBMUL
+from ._native_kernel import (ADD, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT, NMUL,
+                             SUB, SUBMUL)
 
 try:
     import numba
@@ -19,7 +20,7 @@ except ImportError:
     numba = None
 
 
-def _plan(is_op, code, scalar, nargs, start, flat, targets, leafslot, base):
+def _plan(is_op, code, scalar, nargs, start, flat, targets, leafslot, base, one, nzero):
     n = is_op.shape[0]
     keep = np.zeros(n, np.uint8)
     for t in targets:
@@ -115,7 +116,7 @@ def _plan(is_op, code, scalar, nargs, start, flat, targets, leafslot, base):
                     uses[j] = 0
                     _note(fused, i, j)
                     break
-    return _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused)
+    return _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
 
 
 def _bypass(j, x, uses, fused, i):
@@ -135,9 +136,17 @@ def _note(fused, i, j):
         fused[i, 1] = j
 
 
-def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused):
+def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero):
     """Order the live ops so that ops of one code follow each other (list scheduling that
-    runs every ready op of the code with the most ready ops, then the next), number slots."""
+    runs every ready op of the code with the most ready ops, then the next), number slots.
+
+    The arithmetic codes are one class, ``LIN``: ``(a * ±b + ±c) * d``, ±
+    the sign bit ``NEGBIT`` of the slot number, ``one`` and ``nzero`` the
+    slots of ``1.0`` and ``-0.0`` (exact factors and terms).
+    """
+    cls = np.arange(N_CODES)
+    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL, MULSQ):
+        cls[c] = LIN
     alive = np.zeros(n, np.uint8)
     for t in targets:
         alive[canon[t]] = 1
@@ -158,7 +167,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused):
         if alive[i] and op[i] >= 0:
             ids[k] = i
             pos[i] = k
-            count[op[i] + 1] += 1
+            count[cls[op[i]] + 1] += 1
             k += 1
     head = np.cumsum(count)[:N_CODES]  # queue of each code: qbuf[head[c]:tail[c]]
     tail = head.copy()
@@ -181,8 +190,8 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused):
                 consumers[cfill[pos[v]]] = k
                 cfill[pos[v]] += 1
         if indeg[k] == 0:
-            qbuf[tail[op[i]]] = k
-            tail[op[i]] += 1
+            qbuf[tail[cls[op[i]]]] = k
+            tail[cls[op[i]]] += 1
     order = np.empty(m, np.int64)
     runs = np.empty(2 * m, np.int32)
     done = 0
@@ -201,7 +210,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused):
                 u = consumers[e]
                 indeg[u] -= 1
                 if indeg[u] == 0:
-                    c = op[ids[u]]
+                    c = cls[op[ids[u]]]
                     qbuf[tail[c]] = u
                     tail[c] += 1
         runs[2 * nruns] = best
@@ -210,26 +219,43 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused):
     slot = leafslot.copy()
     for j in range(m):
         slot[ids[order[j]]] = base + j
-    ops = np.empty(3 * m, np.int32)
+    ops = np.empty(4 * m, np.int32)
     orig = np.empty(m, np.int64)
+    fine = np.empty(m, np.int8)
     folded = np.empty((m, 2), np.int64)
     for j in range(m):
         i = ids[order[j]]
         orig[j] = i
+        fine[j] = op[i]
         folded[j] = fused[i]
-        ops[3 * j] = slot[x[i]]
-        ops[3 * j + 1] = slot[y[i]] if y[i] >= 0 else slot[x[i]]
-        ops[3 * j + 2] = slot[z[i]] if z[i] >= 0 else 0
+        c = op[i]
+        a = slot[x[i]]
+        b = slot[y[i]] if y[i] >= 0 else a
+        e = slot[z[i]] if z[i] >= 0 else 0
+        d = one
+        if c == MUL or c == NMUL:
+            e = nzero
+        elif c == ADD or c == SUB:
+            a, b, e = a, one, b
+        elif c == NEG:
+            b, e = one, nzero
+        elif c == MULSQ:  # q * (c - a * a): (a * -a + c) * q
+            a, b, d = b, b, a
+        if c == NMUL or c == NEG or c == MULSUB or c == MULSQ:
+            b |= NEGBIT
+        if c == SUB or c == SUBMUL:
+            e |= NEGBIT
+        ops[4 * j], ops[4 * j + 1], ops[4 * j + 2], ops[4 * j + 3] = a, b, e, d
     tslots = np.empty(targets.shape[0], np.int64)
     for k in range(targets.shape[0]):
         tslots[k] = slot[canon[targets[k]]]
-    return 0, 0, runs[:2 * nruns].copy(), ops, tslots, orig, folded
+    return 0, 0, runs[:2 * nruns].copy(), ops, tslots, orig, fine, folded
 
 
 def _failed(why, i):
     empty = np.zeros(0, np.int64)
     return why, i, np.zeros(0, np.int32), np.zeros(0, np.int32), empty, empty, \
-        np.zeros((0, 2), np.int64)
+        np.zeros(0, np.int8), np.zeros((0, 2), np.int64)
 
 
 if numba is not None:

@@ -30,11 +30,13 @@ The tape of the apple example's price and its gradient w.r.t. ``apple``
 >>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> targets = [prog.alias["price"], prog.alias[records[3]["grads"]["apple"]]]
 >>> print(build_tape(prog, targets, len(feeds)).listing())
-# native tape: 3 instructions over 8 slots
-s5 = mul(s1, s2)  # 'apple_price': mul
-s6 = mul(s3, s2)  # 'dapple': mul
-s7 = mul(s5, s3)  # 'price': mul
-return s7, s6
+# native tape: 3 instructions over 10 slots
+# arguments: s1..s3
+# constants: s4 = 1.0, s5 = -0.0, s6 = 1.0
+s7 = mul(s1, s2)  # 'apple_price': mul
+s8 = mul(s3, s2)  # 'dapple': mul
+s9 = mul(s7, s3)  # 'price': mul
+return s9, s8
 <BLANKLINE>
 """
 from __future__ import annotations
@@ -99,9 +101,10 @@ class Tape:
     ``targets`` are the slots of the value and the gradients.
     """
 
-    def __init__(self, runs, ops, base, slots, n_args, targets, orig, folded, prog):
+    def __init__(self, runs, ops, base, slots, n_args, targets, orig, fine, folded, prog):
         self.runs, self.ops, self.base, self.slots = runs, ops, base, slots
         self.targets, self.orig, self.folded, self._prog = targets, orig, folded, prog
+        self.fine = fine
         self._end = 1 + n_args
         self.n = len(orig)
 
@@ -118,8 +121,7 @@ class Tape:
     @property
     def code(self):
         """The op code of each instruction (:data:`CODES`)."""
-        runs = self.runs.reshape(-1, 2)
-        return np.repeat(runs[:, 0], np.diff(runs[:, 1], prepend=0))
+        return self.fine
 
     def warm(self):
         """Load (or, the first time on this machine, compile) the kernel by running the tape once."""
@@ -131,16 +133,20 @@ class Tape:
         keys, payload = self._prog.keys, self._prog.payload
         label = lambda i: f"{keys[i]!r}: {payload[i][0].name}"  # noqa: E731
         lines = [f"# native tape: {self.n} instructions over {len(self.slots)} slots"]
-        ops, k = self.ops.tolist(), 0
-        for r in range(len(self.runs) // 2):
-            form = _FORMS.get(names[int(self.runs[2 * r])])
-            for k in range(k, int(self.runs[2 * r + 1])):
-                a, b, c = (f"s{v}" for v in ops[3 * k: 3 * k + 3])
-                fused = [label(j) for j in self.folded[k].tolist() if j >= 0]
-                note = f" (fused {', '.join(fused)})" if fused else ""
-                lines.append(f"s{self.base + k} = {form.format(a=a, b=b, c=c)}  "
-                             f"# {label(int(self.orig[k]))}{note}")
-            k = int(self.runs[2 * r + 1])
+        if self._end > 1:
+            last = "" if self._end == 2 else f"..s{self._end - 1}"
+            lines.append(f"# arguments: s1{last}")
+        consts = self.slots[self._end:self.base].tolist()
+        lines.append("# constants: " + ", ".join(f"s{self._end + k} = {v!r}"
+                                                 for k, v in enumerate(consts)))
+        ops = (self.ops & _SLOT).tolist()
+        for k, code in enumerate(self.fine.tolist()):
+            name = names[code]
+            a, b, c = (f"s{ops[4 * k + p]}" for p in _PLACES.get(name, (0, 1, 2)))
+            fused = [label(j) for j in self.folded[k].tolist() if j >= 0]
+            note = f" (fused {', '.join(fused)})" if fused else ""
+            lines.append(f"s{self.base + k} = {_FORMS[name].format(a=a, b=b, c=c)}  "
+                         f"# {label(int(self.orig[k]))}{note}")
         lines.append("return " + ", ".join(f"s{t}" for t in self.targets.tolist()))
         return "\n".join(lines) + "\n"
 
@@ -150,6 +156,8 @@ _FORMS = {**{op: op + "({a}, {b})" for op in _BINARY},
           **{op: op + "({a})" for op in OPCODES if op not in _BINARY},
           "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}",
           "nmul": "-({a} * {b})", "mulsq": "{a} * ({c} - {b} * {b})"}
+#: Where the operands of a listing's form sit among an instruction's four (LIN's layout).
+_PLACES = {"add": (0, 2, 2), "sub": (0, 2, 2), "mulsq": (3, 0, 2)}
 
 
 def build_tape(prog, targets, n_args):
@@ -188,7 +196,7 @@ def build_tape(prog, targets, n_args):
         start[opi] = np.cumsum(lens) - lens
     scalar = np.fromiter(prog.scalar, np.bool_, n)
     leafslot = np.zeros(n, np.int64)
-    values = [0.0] * (1 + n_args)
+    values = [0.0] * (1 + n_args) + [1.0, -0.0]  # LIN's exact factor and term
     leaves = np.flatnonzero(~is_op).tolist()
     where = []
     for i in leaves:
@@ -199,16 +207,18 @@ def build_tape(prog, targets, n_args):
             values.append(float(payload[i]) if scalar[i] else 0.0)
     leafslot[leaves] = where
     targets = np.asarray(targets, dtype=np.int64)
-    why, i, runs, ops, tslots, orig, folded = plan(is_op, code, scalar, nargs, start, flat,
-                                                   targets, leafslot, len(values))
+    why, i, runs, ops, tslots, orig, fine, folded = plan(
+        is_op, code, scalar, nargs, start, flat, targets, leafslot, len(values), n_args + 1,
+        n_args + 2)
     if why == 1:
         return f"node {prog.keys[i]!r} is not a float64 scalar"
     if why == 2:
         return f"op {payload[i][0].name!r} (node {prog.keys[i]!r}) has no native code"
     slots = np.zeros(len(values) + len(orig))
     slots[:len(values)] = values
-    return Tape(runs, ops, len(values), slots, n_args, tslots, orig, folded, prog)
+    return Tape(runs, ops, len(values), slots, n_args, tslots, orig, fine, folded, prog)
 
 
+_SLOT = (1 << 31) - 1  # an operand's slot without its sign bit (gcompile._native_kernel)
 _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 _NAME = attrgetter("name")
