@@ -30,13 +30,13 @@ The tape of the apple example's price and its gradient w.r.t. ``apple``
 >>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> targets = [prog.alias["price"], prog.alias[records[3]["grads"]["apple"]]]
 >>> print(build_tape(prog, targets, len(feeds)).listing())
-# native tape: 3 instructions over 10 slots
+# native tape: 3 instructions over 9 slots
 # arguments: s1..s3
-# constants: s4 = 1.0, s5 = -0.0, s6 = 1.0
-s7 = mul(s1, s2)  # 'apple_price': mul
-s8 = mul(s3, s2)  # 'dapple': mul
-s9 = mul(s7, s3)  # 'price': mul
-return s9, s8
+# constants: s4 = 1.0, s5 = -0.0
+s6 = mul(s1, s2)  # 'apple_price': mul
+s7 = mul(s3, s2)  # 'dapple': mul
+s8 = mul(s6, s3)  # 'price': mul
+return s8, s7
 <BLANKLINE>
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from itertools import chain, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 import numpy as np
 
@@ -179,32 +179,36 @@ def build_tape(prog, targets, n_args):
     n = len(kinds)
     is_op = np.fromiter(map(OP.__eq__, kinds), np.bool_, n)
     opi = np.flatnonzero(is_op)
-    code = np.full(n, -1, np.int32)
+    code = np.fromiter(map(OPCODES.get, prog.op_names, repeat(-1)), np.int32, n)
     nargs = np.zeros(n, np.int64)
     start = np.zeros(n, np.int64)
     flat = np.zeros(0, np.int64)
     if len(opi):
         made = list(map(payload.__getitem__, opi.tolist()))
-        names = map(_NAME, map(_FIRST, made))
-        codes = np.fromiter(map(OPCODES.get, names, repeat(-1)), np.int32, len(made))
-        codes[np.fromiter(map(bool, map(_THIRD, made)), np.bool_, len(made))] = -1  # params
-        code[opi] = codes
-        operands = list(map(_SECOND, made))
-        lens = np.fromiter(map(len, operands), np.int64, len(made))
-        flat = np.fromiter(chain.from_iterable(operands), np.int64, int(lens.sum()))
+        if any(map(_THIRD, made)):  # ops with parameters have no native code
+            code[opi[np.fromiter(map(bool, map(_THIRD, made)), np.bool_, len(made))]] = -1
+        codes = code[opi]
+        lens = _ARITY[codes]
+        odd = np.flatnonzero(codes < 0)  # not native: their own arity
+        lens[odd] = [len(made[k][1]) for k in odd.tolist()]
+        flat = np.fromiter(chain.from_iterable(map(_SECOND, made)), np.int64, int(lens.sum()))
         nargs[opi] = lens
         start[opi] = np.cumsum(lens) - lens
     scalar = np.fromiter(prog.scalar, np.bool_, n)
     leafslot = np.zeros(n, np.int64)
     values = [0.0] * (1 + n_args) + [1.0, -0.0]  # LIN's exact factor and term
+    known = {(1.0).hex(): n_args + 1, (-0.0).hex(): n_args + 2}  # equal constants: one slot
     leaves = np.flatnonzero(~is_op).tolist()
     where = []
     for i in leaves:
         if kinds[i] == INPUT:
             where.append(1 + payload[i])
-        else:
-            where.append(len(values))
-            values.append(float(payload[i]) if scalar[i] else 0.0)
+            continue
+        value = float(payload[i]) if scalar[i] else 0.0
+        k = known.setdefault(value.hex(), len(values))
+        if k == len(values):
+            values.append(value)
+        where.append(k)
     leafslot[leaves] = where
     targets = np.asarray(targets, dtype=np.int64)
     why, i, runs, ops, tslots, orig, fine, folded = plan(
@@ -219,6 +223,6 @@ def build_tape(prog, targets, n_args):
     return Tape(runs, ops, len(values), slots, n_args, tslots, orig, fine, folded, prog)
 
 
+_ARITY = np.array([2 if name in _BINARY else 1 for name in OPCODES] + [0], dtype=np.int64)
 _SLOT = (1 << 31) - 1  # an operand's slot without its sign bit (gcompile._native_kernel)
-_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
-_NAME = attrgetter("name")
+_SECOND, _THIRD = itemgetter(1), itemgetter(2)
