@@ -8,9 +8,10 @@ For each W1 size: CasADi's symbolic build + gradient Function and its call
 (``f(x)``: value and the 8 gradients), ``gc.compile`` (first call included),
 its ``build_tape`` part, and the compiled call ``f(feeds)``; then the
 kernel alone.  For each W3 depth: the compiled call against
-``w3_reference``.  Every timing is the best of ``--rounds`` rounds of about
-0.2 s each (the machine is shared: the best is the least disturbed), and
-every ratio compares two timings of the same run.
+``w3_reference``.  Calls are repeated for ``--rounds`` rounds of about 0.2 s
+each and every ratio compares two timings of the same run.  Each timing is the
+fastest single call seen (the machine is shared: the fastest is the least
+disturbed; both sides of a ratio are measured the same way).
 """
 from __future__ import annotations
 
@@ -29,18 +30,19 @@ from gcompile import native  # noqa: E402
 
 
 def best(fn, rounds, seconds=0.2):
-    """The best mean time of one call over ``rounds`` rounds of about ``seconds`` each."""
+    """The fastest single call within ``rounds`` rounds of about ``seconds`` each."""
     fn()
     out = float("inf")
+    clock = time.perf_counter
     for _ in range(rounds):
-        k, t0 = 0, time.perf_counter()
+        t_end = clock() + seconds
         while True:
+            t0 = clock()
             fn()
-            k += 1
-            dt = time.perf_counter() - t0
-            if dt > seconds:
+            t1 = clock()
+            out = min(out, t1 - t0)
+            if t1 > t_end:
                 break
-        out = min(out, dt / k)
     return out
 
 

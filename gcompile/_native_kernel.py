@@ -6,8 +6,9 @@ numba is installed, and runs as Python otherwise (slowly: only a tape's
 listing is built without numba).
 
 ``run(runs, ops, base, s)`` executes a tape: run ``r`` is ``runs[2r]`` (an op
-code of :data:`gcompile.native.CODES`) applied to the instructions up to
-``runs[2r + 1]``; instruction ``k`` reads the slots ``ops[3k: 3k + 3]`` and
+code of :data:`gcompile.native.CODES`, or ``LIN`` for all the arithmetic ones)
+applied to the instructions up to ``runs[2r + 1]``; instruction ``k`` reads
+the next 4 (``LIN``), 2 (``div``, ``pow``) or 1 slot numbers of ``ops`` and
 writes ``s[base + k]``.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ except ImportError:  # the optional extra: gcompile.native says what to install
     numba = None
 
 # op codes (gcompile.native.CODES names them); LIN: the arithmetic ones as one code
-ADD, SUB, MUL, DIV, NEG = 0, 1, 2, 3, 4
+ADD, SUB, MUL, DIV, NEG, POW = 0, 1, 2, 3, 4, 12
 MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
 N_CODES = 23
 #: The sign bit of an operand slot of LIN: the operand negated.
@@ -32,46 +33,52 @@ _SLOT = (1 << 31) - 1
 
 def _run(runs, ops, base, s):
     k = 0
+    p = 0  # the first operand of instruction k: LIN reads 4, div and pow 2, the others 1
     for r in range(runs.shape[0] // 2):
         c = runs[2 * r]
         end = runs[2 * r + 1]
         if c == LIN:  # (a * ±b + ±c) * d: each factor ±1, 1.0 and term -0.0 exact
             for k in range(k, end):
-                b = ops[4 * k + 1]
-                e = ops[4 * k + 2]
+                b = ops[p + 1]
+                e = ops[p + 2]
                 y = s[b & _SLOT] * (1.0 - 2.0 * ((b >> 31) & 1))
                 z = s[e & _SLOT] * (1.0 - 2.0 * ((e >> 31) & 1))
-                s[base + k] = (s[ops[4 * k]] * y + z) * s[ops[4 * k + 3]]
+                s[base + k] = (s[ops[p]] * y + z) * s[ops[p + 3]]
+                p += 4
         elif c == 9:
             for k in range(k, end):
-                s[base + k] = math.tanh(s[ops[4 * k]])
+                s[base + k] = math.tanh(s[ops[p]])
+                p += 1
         elif c == 7:
             for k in range(k, end):
-                s[base + k] = math.sin(s[ops[4 * k]])
+                s[base + k] = math.sin(s[ops[p]])
+                p += 1
         elif c == 8:
             for k in range(k, end):
-                s[base + k] = math.cos(s[ops[4 * k]])
+                s[base + k] = math.cos(s[ops[p]])
+                p += 1
         elif c == 5:
             for k in range(k, end):
-                s[base + k] = math.exp(s[ops[4 * k]])
-        elif c == DIV:
+                s[base + k] = math.exp(s[ops[p]])
+                p += 1
+        elif c == DIV or c == POW:
             for k in range(k, end):
-                s[base + k] = s[ops[4 * k]] / s[ops[4 * k + 1]]
+                s[base + k] = s[ops[p]] / s[ops[p + 1]] if c == DIV else s[ops[p]] ** s[ops[p + 1]]
+                p += 2
         else:
             for k in range(k, end):
-                s[base + k] = _rare(c, s[ops[4 * k]], s[ops[4 * k + 1]])
+                s[base + k] = _rare(c, s[ops[p]])
+                p += 1
         k = end
 
 
-def _rare(c, x, y):
+def _rare(c, x):
     if c == 6:
         return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
     if c == 10:
         return math.sqrt(x) if x >= 0.0 else math.nan
     if c == 11:
         return abs(x)
-    if c == 12:
-        return x ** y
     if c == 13:
         return 1.0 / (1.0 + math.exp(-x))
     if c == 14:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native_kernel import (ADD, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT, NMUL,
-                             SUB, SUBMUL)
+from ._native_kernel import (ADD, DIV, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT,
+                             NMUL, POW, SUB, SUBMUL)
 
 try:
     import numba
@@ -48,7 +48,7 @@ def _plan(is_op, code, scalar, nargs, start, flat, targets, leafslot, base, one,
             continue
         a = canon[flat[start[i]]]
         b = canon[flat[start[i] + 1]] if nargs[i] == 2 else -1
-        h = ((code[i] * 1000003 + a) * 1000003 + b) & (size - 1)
+        h = ((np.int64(code[i]) * 1000003 + a) * 1000003 + b) & (size - 1)
         while table[h] >= 0:
             j = table[h]
             if op[j] == code[i] and x[j] == a and y[j] == b:
@@ -136,9 +136,14 @@ def _note(fused, i, j):
         fused[i, 1] = j
 
 
+#: Ops are scheduled within windows of this many ops in program order (locality).
+WINDOW = 1 << 14
+
+
 def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero):
     """Order the live ops so that ops of one code follow each other (list scheduling that
-    runs every ready op of the code with the most ready ops, then the next), number slots.
+    runs every ready op of the code with the most ready ops, then the next, within windows
+    of ``WINDOW`` ops in program order), number slots.
 
     The arithmetic codes are one class, ``LIN``: ``(a * ±b + ±c) * d``, ±
     the sign bit ``NEGBIT`` of the slot number, ``one`` and ``nzero`` the
@@ -189,14 +194,19 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             if v >= 0 and pos[v] >= 0:
                 consumers[cfill[pos[v]]] = k
                 cfill[pos[v]] += 1
-        if indeg[k] == 0:
-            qbuf[tail[cls[op[i]]]] = k
-            tail[cls[op[i]]] += 1
+    limit = 0
     order = np.empty(m, np.int64)
     runs = np.empty(2 * m, np.int32)
     done = 0
     nruns = 0
     while done < m:
+        if done == limit:  # the window's ops all ran: the next window's ready ops
+            for k in range(limit, min(m, limit + WINDOW)):
+                if indeg[k] == 0:
+                    c = cls[op[ids[k]]]
+                    qbuf[tail[c]] = k
+                    tail[c] += 1
+            limit = min(m, limit + WINDOW)
         best = 0
         for c in range(N_CODES):
             if tail[c] - head[c] > tail[best] - head[best]:
@@ -209,7 +219,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             for e in range(cstart[k], cstart[k + 1]):
                 u = consumers[e]
                 indeg[u] -= 1
-                if indeg[u] == 0:
+                if indeg[u] == 0 and u < limit:
                     c = cls[op[ids[u]]]
                     qbuf[tail[c]] = u
                     tail[c] += 1
@@ -219,10 +229,19 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     slot = leafslot.copy()
     for j in range(m):
         slot[ids[order[j]]] = base + j
-    ops = np.empty(4 * m, np.int32)
+    width = np.ones(N_CODES, np.int64)  # operands per instruction: LIN 4, div/pow 2, else 1
+    width[DIV] = width[POW] = 2
+    for c in range(N_CODES):
+        if cls[c] == LIN:
+            width[c] = 4
+    size = 0
+    for k in range(m):
+        size += width[op[ids[k]]]
+    ops = np.empty(size, np.int32)
     orig = np.empty(m, np.int64)
     fine = np.empty(m, np.int8)
     folded = np.empty((m, 2), np.int64)
+    p = 0
     for j in range(m):
         i = ids[order[j]]
         orig[j] = i
@@ -245,7 +264,13 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             b |= NEGBIT
         if c == SUB or c == SUBMUL:
             e |= NEGBIT
-        ops[4 * j], ops[4 * j + 1], ops[4 * j + 2], ops[4 * j + 3] = a, b, e, d
+        if width[c] == 4:
+            ops[p], ops[p + 1], ops[p + 2], ops[p + 3] = a, b, e, d
+        elif width[c] == 2:
+            ops[p], ops[p + 1] = a, b
+        else:
+            ops[p] = a
+        p += width[c]
     tslots = np.empty(targets.shape[0], np.int64)
     for k in range(targets.shape[0]):
         tslots[k] = slot[canon[targets[k]]]

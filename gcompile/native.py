@@ -1,16 +1,27 @@
 """The native backend: a scalar program run as an instruction tape by one numba kernel.
 
 A lowered :class:`~gcompile.lowering.Program` whose every needed value is a
-float64 scalar and whose every op is in :data:`OPCODES` becomes a *tape*:
-numpy arrays of op codes and operand / result slots over one float64 slot
-array (inputs, constants, then each op's result).  One kernel, compiled by
-numba once and cached on disk (``cache=True``), walks any tape: no per-graph
-compile, so building a tape costs one Python loop over the program.
+float64 scalar and whose every op is in :data:`OPCODES` becomes a *tape*: a
+packed int32 array of operand slots and a list of *runs* (an op code and
+how many instructions of it follow) over one float64 slot array (arguments,
+constants, then each instruction's result).  One kernel, compiled by numba
+once and cached on disk (``cache=True``), walks any tape: no per-graph
+compile.  The tape is built by numba passes (:mod:`gcompile._native_plan`):
+equal ops merged, ``neg`` and products read once folded into the
+instruction reading them, every arithmetic instruction one branch-free
+code ``(a * ±b + ±c) * d``, and a list scheduler that runs ready
+instructions of one code back to back, so the kernel's dispatch branch is
+taken once per run, not once per instruction (W1 N=10,000: 21,112
+instructions in about 1,650 runs).
 
 The kernel evaluates each op with the C math library as Python's ``math``
-does (numba's ``error_model="numpy"``): where the Python backend raises
-(``log(-1)``, ``1/0``) and falls back to the interpreter, the tape gives the
-interpreter's ``nan``/``inf`` directly.
+does (numba's ``error_model="numpy"``, no ``fastmath``, so no FMA
+contraction): results equal the Python backend's bit for bit, the sign of a
+``nan`` aside (``x - y`` runs as ``x * 1 + y * -1``, ``x * y`` as
+``x * y + -0.0``: each extra factor and term is exact; a negation may land
+on the other operand, which flips a ``nan``'s sign only).  Where the Python
+backend raises (``log(-1)``, ``1/0``) and falls back to the interpreter, the
+tape gives the interpreter's ``nan``/``inf`` directly.
 
 numba is the optional extra ``gcompile[native]``; without it
 ``gc.compile(..., backend="native")`` raises a :class:`~gcompile.GraphError`
@@ -139,10 +150,12 @@ class Tape:
         consts = self.slots[self._end:self.base].tolist()
         lines.append("# constants: " + ", ".join(f"s{self._end + k} = {v!r}"
                                                  for k, v in enumerate(consts)))
-        ops = (self.ops & _SLOT).tolist()
+        ops = (self.ops & _SLOT).tolist() + [0, 0, 0]
+        at = 0
         for k, code in enumerate(self.fine.tolist()):
             name = names[code]
-            a, b, c = (f"s{ops[4 * k + p]}" for p in _PLACES.get(name, (0, 1, 2)))
+            a, b, c = (f"s{ops[at + p]}" for p in _PLACES.get(name, (0, 1, 2)))
+            at += 2 if name in ("div", "pow") else (4 if name in _LIN else 1)
             fused = [label(j) for j in self.folded[k].tolist() if j >= 0]
             note = f" (fused {', '.join(fused)})" if fused else ""
             lines.append(f"s{self.base + k} = {_FORMS[name].format(a=a, b=b, c=c)}  "
@@ -156,6 +169,7 @@ _FORMS = {**{op: op + "({a}, {b})" for op in _BINARY},
           **{op: op + "({a})" for op in OPCODES if op not in _BINARY},
           "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}",
           "nmul": "-({a} * {b})", "mulsq": "{a} * ({c} - {b} * {b})"}
+_LIN = {"add", "sub", "mul", "neg", "muladd", "mulsub", "submul", "nmul", "mulsq"}
 #: Where the operands of a listing's form sit among an instruction's four (LIN's layout).
 _PLACES = {"add": (0, 2, 2), "sub": (0, 2, 2), "mulsq": (3, 0, 2)}
 

@@ -236,3 +236,15 @@ def test_random_scalar_dags_equal_python_bit_for_bit(nodes, point):
     assert _bits_equal(value, want)
     for k in wrt:
         assert _bits_equal(grads[k], want_grads[k]), (k, grads[k], want_grads[k], f.tape)
+
+
+def test_the_plan_runs_as_python_too_and_gives_the_same_tape(monkeypatch):
+    from gcompile import _native_plan
+
+    g = w1_graph(make_w1(60, seed=3))
+    feeds = dict(zip(g.graph["wrt"], w1_inputs()))
+    jitted = gc.compile(g, feeds=feeds, backend="native")
+    monkeypatch.setattr(_native_plan, "plan", _native_plan.plan.py_func)  # numba's source
+    plain = gc.compile(g, feeds=feeds, backend="native")
+    assert plain.tape == jitted.tape and "mul" in plain.tape
+    assert plain(feeds) == jitted(feeds)
