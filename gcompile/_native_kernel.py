@@ -6,10 +6,10 @@ numba is installed, and runs as Python otherwise (slowly: only a tape's
 listing is built without numba).
 
 ``run(runs, ops, base, s)`` executes a tape: run ``r`` is ``runs[2r]`` (an op
-code of :data:`gcompile.native.CODES`, or ``LIN`` for all the arithmetic ones)
-applied to the instructions up to ``runs[2r + 1]``; instruction ``k`` reads
-the next 4 (``LIN``), 2 (``div``, ``pow``) or 1 slot numbers of ``ops`` and
-writes ``s[base + k]``.
+code of :data:`gcompile.native.CODES`, or ``LIN`` for the arithmetic ones but
+``mulsq``) applied to the instructions up to ``runs[2r + 1]``; instruction
+``k`` reads the next 3 (``LIN``, ``mulsq``), 2 (``div``, ``pow``) or 1 slot
+numbers of ``ops`` and writes ``s[base + k]``.
 """
 from __future__ import annotations
 
@@ -33,18 +33,23 @@ _SLOT = (1 << 31) - 1
 
 def _run(runs, ops, base, s):
     k = 0
-    p = 0  # the first operand of instruction k: LIN reads 4, div and pow 2, the others 1
+    p = 0  # the first operand of instruction k: LIN and mulsq read 3, div and pow 2, others 1
     for r in range(runs.shape[0] // 2):
         c = runs[2 * r]
         end = runs[2 * r + 1]
-        if c == LIN:  # (a * ±b + ±c) * d: each factor ±1, 1.0 and term -0.0 exact
+        if c == LIN:  # a * ±b + ±c: the factors ±1, 1.0 and the term -0.0 are exact
             for k in range(k, end):
                 b = ops[p + 1]
                 e = ops[p + 2]
                 y = s[b & _SLOT] * (1.0 - 2.0 * ((b >> 31) & 1))
                 z = s[e & _SLOT] * (1.0 - 2.0 * ((e >> 31) & 1))
-                s[base + k] = (s[ops[p]] * y + z) * s[ops[p + 3]]
-                p += 4
+                s[base + k] = s[ops[p]] * y + z
+                p += 3
+        elif c == MULSQ:
+            for k in range(k, end):
+                y = s[ops[p + 1]]
+                s[base + k] = s[ops[p]] * (s[ops[p + 2]] - y * y)
+                p += 3
         elif c == 9:
             for k in range(k, end):
                 s[base + k] = math.tanh(s[ops[p]])

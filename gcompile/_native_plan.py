@@ -145,12 +145,12 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     runs every ready op of the code with the most ready ops, then the next, within windows
     of ``WINDOW`` ops in program order), number slots.
 
-    The arithmetic codes are one class, ``LIN``: ``(a * ±b + ±c) * d``, ±
-    the sign bit ``NEGBIT`` of the slot number, ``one`` and ``nzero`` the
-    slots of ``1.0`` and ``-0.0`` (exact factors and terms).
+    The arithmetic codes but ``mulsq`` are one class, ``LIN``: ``a * ±b + ±c``,
+    ± the sign bit ``NEGBIT`` of the slot number, ``one`` and ``nzero`` the
+    slots of ``1.0`` and ``-0.0`` (an exact factor and term).
     """
     cls = np.arange(N_CODES)
-    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL, MULSQ):
+    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL):
         cls[c] = LIN
     alive = np.zeros(n, np.uint8)
     for t in targets:
@@ -229,11 +229,11 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     slot = leafslot.copy()
     for j in range(m):
         slot[ids[order[j]]] = base + j
-    width = np.ones(N_CODES, np.int64)  # operands per instruction: LIN 4, div/pow 2, else 1
+    width = np.ones(N_CODES, np.int64)  # operands per instruction: LIN, mulsq 3, div/pow 2
     width[DIV] = width[POW] = 2
     for c in range(N_CODES):
-        if cls[c] == LIN:
-            width[c] = 4
+        if cls[c] == LIN or c == MULSQ:
+            width[c] = 3
     size = 0
     for k in range(m):
         size += width[op[ids[k]]]
@@ -251,21 +251,18 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
         a = slot[x[i]]
         b = slot[y[i]] if y[i] >= 0 else a
         e = slot[z[i]] if z[i] >= 0 else 0
-        d = one
         if c == MUL or c == NMUL:
             e = nzero
         elif c == ADD or c == SUB:
             a, b, e = a, one, b
         elif c == NEG:
             b, e = one, nzero
-        elif c == MULSQ:  # q * (c - a * a): (a * -a + c) * q
-            a, b, d = b, b, a
-        if c == NMUL or c == NEG or c == MULSUB or c == MULSQ:
+        if c == NMUL or c == NEG or c == MULSUB:
             b |= NEGBIT
         if c == SUB or c == SUBMUL:
             e |= NEGBIT
-        if width[c] == 4:
-            ops[p], ops[p + 1], ops[p + 2], ops[p + 3] = a, b, e, d
+        if width[c] == 3:
+            ops[p], ops[p + 1], ops[p + 2] = a, b, e
         elif width[c] == 2:
             ops[p], ops[p + 1] = a, b
         else:

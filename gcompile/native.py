@@ -9,7 +9,7 @@ once and cached on disk (``cache=True``), walks any tape: no per-graph
 compile.  The tape is built by numba passes (:mod:`gcompile._native_plan`):
 equal ops merged, ``neg`` and products read once folded into the
 instruction reading them, every arithmetic instruction one branch-free
-code ``(a * ±b + ±c) * d``, and a list scheduler that runs ready
+code ``a * ±b + ±c``, and a list scheduler that runs ready
 instructions of one code back to back, so the kernel's dispatch branch is
 taken once per run, not once per instruction (W1 N=10,000: 21,112
 instructions in about 1,650 runs).
@@ -155,7 +155,7 @@ class Tape:
         for k, code in enumerate(self.fine.tolist()):
             name = names[code]
             a, b, c = (f"s{ops[at + p]}" for p in _PLACES.get(name, (0, 1, 2)))
-            at += 2 if name in ("div", "pow") else (4 if name in _LIN else 1)
+            at += 2 if name in ("div", "pow") else (3 if name in _LIN else 1)
             fused = [label(j) for j in self.folded[k].tolist() if j >= 0]
             note = f" (fused {', '.join(fused)})" if fused else ""
             lines.append(f"s{self.base + k} = {_FORMS[name].format(a=a, b=b, c=c)}  "
@@ -170,8 +170,8 @@ _FORMS = {**{op: op + "({a}, {b})" for op in _BINARY},
           "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}",
           "nmul": "-({a} * {b})", "mulsq": "{a} * ({c} - {b} * {b})"}
 _LIN = {"add", "sub", "mul", "neg", "muladd", "mulsub", "submul", "nmul", "mulsq"}
-#: Where the operands of a listing's form sit among an instruction's four (LIN's layout).
-_PLACES = {"add": (0, 2, 2), "sub": (0, 2, 2), "mulsq": (3, 0, 2)}
+#: Where the operands of a listing's form sit among an instruction's three (LIN's layout).
+_PLACES = {"add": (0, 2, 2), "sub": (0, 2, 2)}
 
 
 def build_tape(prog, targets, n_args):

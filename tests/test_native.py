@@ -186,7 +186,8 @@ def test_folded_instructions_equal_python_bit_for_bit_on_special_values(pattern)
     feeds = dict.fromkeys(wrt, 0.5)
     f = gc.compile(g, "o", wrt, feeds=feeds, backend="native")
     p = gc.compile(g, "o", wrt, feeds=feeds, backend="python")
-    line = [x for x in f.tape.splitlines() if "'da'" in x or "'o'" in x][-1 if pattern == "mulsq" else 0]
+    key = "# 'da'" if pattern == "mulsq" else "# 'o'"
+    (line,) = [x for x in f.tape.splitlines() if key in x]
     assert form in line.split("#")[0], f.tape  # the pattern became one instruction
     assert f.tape.count("tanh") <= 2  # equal ops merged: one tanh (and its label)
     rng = np.random.default_rng(len(pattern))
