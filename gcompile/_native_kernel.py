@@ -29,6 +29,7 @@ N_CODES = 23
 #: The sign bit of an operand slot of LIN: the operand negated.
 NEGBIT = -(1 << 31)
 _SLOT = (1 << 31) - 1
+_SIGN = np.array([1.0, -1.0])  # the factor of an operand by its sign bit
 
 
 def _run(runs, ops, base, s):
@@ -41,8 +42,8 @@ def _run(runs, ops, base, s):
             for k in range(k, end):
                 b = ops[p + 1]
                 e = ops[p + 2]
-                y = s[b & _SLOT] * (1.0 - 2.0 * ((b >> 31) & 1))
-                z = s[e & _SLOT] * (1.0 - 2.0 * ((e >> 31) & 1))
+                y = s[b & _SLOT] * _SIGN[(b >> 31) & 1]
+                z = s[e & _SLOT] * _SIGN[(e >> 31) & 1]
                 s[base + k] = s[ops[p]] * y + z
                 p += 3
         elif c == MULSQ:

@@ -107,8 +107,9 @@ class Tape:
     Slot 0 receives arguments nothing reads; slots ``1..n_args`` the
     function's arguments in order, then come the constants (``slots`` holds
     them and is reused by every call); instruction ``k`` writes slot
-    ``base + k`` and reads the slots ``ops[3k: 3k + 3]``.  ``runs`` pairs an
-    op code with the end of the run of instructions of that code.
+    ``base + k`` and reads the next 3 (arithmetic), 2 (``div``, ``pow``) or
+    1 slot numbers packed in ``ops``.  ``runs`` pairs an op code with the end
+    of the run of instructions of that code.
     ``targets`` are the slots of the value and the gradients.
     """
 
