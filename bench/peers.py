@@ -3,7 +3,10 @@
 micrograd (rebuilt and back-propagated each call, as WORKLOADS.md measures
 it; its ``Value`` lacks ``tanh``, ``exp`` and ``sin``, which are added here in
 its own closure style), torch eager (0-d float64 tensors and
-``torch.autograd.grad``) and jax (``jit(value_and_grad)``).
+``torch.autograd.grad``), jax (``jit(value_and_grad)``) and CasADi (an SX
+expression built once, ``casadi.gradient`` and ``casadi.Function`` as one-time
+costs, then the SX virtual machine called on a numpy vector).  The ``bench``
+extra installs micrograd and CasADi: ``pip install -e '.[bench]'``.
 
 Examples
 --------
@@ -16,12 +19,13 @@ import importlib.util
 import math
 
 __all__ = ["available", "micrograd_w1", "micrograd_w3", "torch_w1", "torch_w2", "torch_w3",
-           "micrograd_recursion_limit"]
+           "micrograd_recursion_limit", "casadi_w1", "casadi_w3"]
 
 
 def available():
     """Names of the installed peers."""
-    return [name for name in ("micrograd", "torch", "jax") if importlib.util.find_spec(name)]
+    return [name for name in ("micrograd", "torch", "jax", "casadi")
+            if importlib.util.find_spec(name)]
 
 
 def _mg_unary(x, value, local):
@@ -155,3 +159,66 @@ def torch_w2(data):
         grads = torch.autograd.grad(loss, list(params.values()))
         return float(loss), dict(zip(params, (g.numpy() for g in grads)))
     return run
+
+
+def _casadi_function(build):
+    """WORKLOADS.md's (a) and (b) for CasADi: ``build() -> (x, y)`` SX symbols, timed, then
+    ``casadi.gradient(y, x)`` and ``casadi.Function``, timed; the call returns ``y, dy/dx``."""
+    import time
+
+    import casadi
+
+    t0 = time.perf_counter()
+    x, y = build(casadi)
+    t1 = time.perf_counter()
+    fn = casadi.Function("value_and_grad", [x], [y, casadi.gradient(y, x)])
+    t2 = time.perf_counter()
+    return {"build_s": t1 - t0, "gradient_s": t2 - t1, "fn": fn}
+
+
+def casadi_w1(ops, inputs):
+    """W1 with CasADi SX: ``dict(build_s, gradient_s, run, result)``.
+
+    ``run()`` is (c), the timed call: the SX virtual machine on a numpy
+    vector of the 8 inputs (returning CasADi ``DM`` values); ``result(out)``
+    turns its output into ``(value, [8 gradients])`` for the agreement check.
+    """
+    import numpy as np
+
+    def build(ca):
+        x = ca.SX.sym("x", len(inputs))
+        v = [x[i] for i in range(len(inputs))]
+        unary = {"tanh": ca.tanh, "exp": ca.exp, "sin": ca.sin}
+        for op, a, b in ops:
+            if op == "add":
+                v.append(v[a] + v[b])
+            elif op == "mul":
+                v.append(v[a] * v[b])
+            elif op == "sub":
+                v.append(v[a] - v[b])
+            else:
+                v.append(unary[op](v[a]))
+        return x, v[-1]
+    out = _casadi_function(build)
+    fn, xin = out.pop("fn"), np.array(inputs, dtype=float)
+    out["run"] = lambda: fn(xin)
+    out["result"] = lambda res: (float(res[0]), [float(d) for d in np.asarray(res[1]).ravel()])
+    return out
+
+
+def casadi_w3(depth, x0=0.5):
+    """The tanh chain with CasADi SX: ``dict(build_s, gradient_s, run, result)`` as
+    :func:`casadi_w1`; ``result(out)`` is ``(value, dy/dx)``."""
+    import numpy as np
+
+    def build(ca):
+        x = ca.SX.sym("x")
+        y = x
+        for _ in range(depth):
+            y = ca.tanh(y)
+        return x, y
+    out = _casadi_function(build)
+    fn, xin = out.pop("fn"), np.array([x0])
+    out["run"] = lambda: fn(xin)
+    out["result"] = lambda res: (float(res[0]), float(res[1]))
+    return out

@@ -1,7 +1,7 @@
 """Write the results of ``bench.run`` as ``bench/RESULTS.md``.
 
-The sections this run writes (``## W1``, ``## W2``, ``## W3``, ``## Targets``)
-are replaced; every other ``## `` section of the file (``## Rendering``,
+The sections this run writes (``## W1``, ``## W2``, ``## W3``, ``## Targets``:
+issue 5's and issue 16's) are replaced; every other ``## `` section of the file (``## Rendering``,
 ``## Big graphs``: written by other benchmarks) is kept as it is.
 
 Examples
@@ -15,7 +15,7 @@ import os
 
 from bench.timing import fmt_s
 
-__all__ = ["write_results", "other_sections"]
+__all__ = ["write_results", "other_sections", "compile_table"]
 
 #: Headings of the sections this module writes.
 OWN = ("## W1", "## W2", "## W3", "## Targets")
@@ -42,6 +42,13 @@ def _ratio(a, b):
     if not isinstance(a, dict) or not isinstance(b, dict):
         return "-"
     return f"{a['median'] / b['median']:.2f}x"
+
+
+def _once_gc(r):
+    """gcompile's one-time cost (gc.grad + gc.compile + the first call) over CasADi's."""
+    if not r.get("casadi_once"):
+        return "-"
+    return f"{(r['compile_total'] + r['gc']['first_s']) / r['casadi_once']:.2f}x"
 
 
 def _mb(n):
@@ -94,6 +101,93 @@ def _targets(res):
     return out
 
 
+def _once_ratio(r):
+    return r["once"] / r["casadi_once"] if r.get("casadi_once") else None
+
+
+def compile_table(rows):
+    """The W1 one-time-cost rows of ``--compile-sizes`` as markdown lines (``[]`` if none)."""
+    if not rows:
+        return []
+    out = ["One-time costs only (`--compile-sizes`: no steady-state calls measured):\n",
+           "| N (backend) | build DiGraph | gc.grad | lower | emit/tape | Python compile() | first call "
+           "| gc.grad + gc.compile + first call | CasADi SX build | CasADi gradient + Function "
+           "| gcompile / CasADi | max abs err vs reference |",
+           "|" + "---|" * 12]
+    for r in rows:
+        ratio = _once_ratio(r)
+        out.append(f"| {r['n']:,} ({r.get('backend', '?')}) | {fmt_s(r['build'])} | {fmt_s(r.get('grad'))} "
+                   f"| {fmt_s(r.get('lower'))} | {fmt_s(r.get('emit'))} | {fmt_s(r.get('compile'))} "
+                   f"| {fmt_s(r['first_s'])} | {fmt_s(r['once'])} | {fmt_s(r.get('casadi_build'))} "
+                   f"| {fmt_s(r.get('casadi_gradient'))} "
+                   f"| {'-' if ratio is None else f'{ratio:.2f}x'} | {r['err']:.1e} |")
+    out.append("")
+    return out
+
+
+def _targets16(res):
+    """Issue 16's targets ("Faster than CasADi"), each computed from this run."""
+    out = ["## Targets of issue 16 (this run)\n",
+           "CasADi's SX virtual machine (`bench.peers.casadi_w1`/`casadi_w3`, the `bench` "
+           "extra) measured in this same run; one-time costs are single shots.\n",
+           "| target | this run | |", "|---|---|---|"]
+    missing = "not measured (CasADi not installed: `pip install -e '.[bench]'`)"
+    rows = {r["n"]: r for r in res["w1"]}
+    for n in (10000, 100000):
+        r = rows.get(n)
+        if r is None:
+            out.append(f"| W1 N={n:,}: compiled call <= 0.5x CasADi's call | not run | - |")
+        elif "casadi" not in r:
+            out.append(f"| W1 N={n:,}: compiled call <= 0.5x CasADi's call | {missing} | - |")
+        else:
+            ratio = r["gc"]["median"] / r["casadi"]["median"]
+            out.append(f"| W1 N={n:,}: compiled call <= 0.5x CasADi's call "
+                       f"| {_t(r['gc'])} / {_t(r['casadi'])} = {ratio:.2f}x | {_check(ratio <= 0.5)} |")
+    once = {r["n"]: r for r in res.get("w1_compile", [])}
+    r = rows.get(100000)
+    if r is not None and "casadi_once" in r:
+        mine = r["compile_total"] + r["gc"]["first_s"]
+        ratio = mine / r["casadi_once"]
+        out.append(f"| W1 N=100,000: gc.grad + gc.compile (first call included) <= CasADi's "
+                   f"build + gradient | {fmt_s(mine)} / {fmt_s(r['casadi_once'])} = {ratio:.2f}x "
+                   f"| {_check(ratio <= 1)} |")
+    elif 100000 in once and _once_ratio(once[100000]) is not None:
+        ratio = _once_ratio(once[100000])
+        out.append(f"| W1 N=100,000: gc.grad + gc.compile (first call included) <= CasADi's "
+                   f"build + gradient | {ratio:.2f}x | {_check(ratio <= 1)} |")
+    else:
+        out.append("| W1 N=100,000: gc.grad + gc.compile (first call included) <= CasADi's "
+                   f"build + gradient | {missing if r is not None else 'not run'} | - |")
+    r = once.get(1000000)
+    text = "| W1 N=1,000,000: gc.grad + gc.compile (first call included) within 2x of CasADi's build + gradient"
+    if r is None:
+        out.append(f"{text} | not run (`python -m bench.run --compile-sizes 1000000`) | - |")
+    elif _once_ratio(r) is None:
+        out.append(f"{text} | {missing} | - |")
+    else:
+        ratio = _once_ratio(r)
+        out.append(f"{text} | {fmt_s(r['once'])} / {fmt_s(r['casadi_once'])} = {ratio:.2f}x "
+                   f"| {_check(ratio <= 2)} |")
+    out.append("| W1 N=1,000,000: gc.grad (the backward DiGraph) <= 60 s and <= 3 GB peak RSS "
+               "| see Big graphs (`bench/bench_big.py`) | - |")
+    w2 = res["w2"]
+    ratio = w2["gc"]["median"] / w2["tight"]["median"]
+    out.append(f"| W2: compiled loss + gradient <= 1.05x `w2_numpy_reference` "
+               f"| {_t(w2['gc'])} / {_t(w2['tight'])} = {ratio:.2f}x | {_check(ratio <= 1.05)} |")
+    ratio = w2["peak_gc"] / w2["peak_tight"]
+    out.append(f"| W2: peak memory <= 1.0x `w2_numpy_reference` | {_mb(w2['peak_gc'])} / "
+               f"{_mb(w2['peak_tight'])} = {ratio:.2f}x | {_check(ratio <= 1.0)} |")
+    r = {r["depth"]: r for r in res["w3"]}.get(100000)
+    if r is None:
+        out.append("| W3 depth 100,000: compiled call <= 0.3x the plain-Python reference | not run | - |")
+    else:
+        ratio = r["gc"]["median"] / r["reference"]["median"]
+        out.append(f"| W3 depth 100,000: compiled call <= 0.3x the plain-Python reference "
+                   f"| {_t(r['gc'])} / {_t(r['reference'])} = {ratio:.2f}x | {_check(ratio <= 0.3)} |")
+    out.append("")
+    return out
+
+
 def write_results(res, path):
     """Render ``res`` as markdown; write it to ``path`` (if given) and return the text."""
     m = res["machine"]
@@ -109,15 +203,20 @@ def write_results(res, path):
     w.append("## W1 scalar DAG (value + gradient w.r.t. the 8 inputs)\n")
     w.append("| N | build DiGraph | gc.grad | lower | emit | Python compile() | gc.compile total "
              "| lines | call (median) | min | plain-Python reference | reference / compiled "
-             "| micrograd | micrograd / compiled | torch | max abs err vs reference |")
-    w.append("|" + "---|" * 16)
+             "| micrograd | micrograd / compiled | torch | max abs err vs reference "
+             "| CasADi build + gradient | gc.grad + gc.compile + first call / CasADi "
+             "| CasADi call | compiled / CasADi call |")
+    w.append("|" + "---|" * 20)
     for r in res["w1"]:
         w.append(f"| {r['n']:,} | {fmt_s(r['build'])} | {fmt_s(r['grad'])} | {fmt_s(r['lower'])} "
                  f"| {fmt_s(r['emit'])} | {fmt_s(r['compile'])} | {fmt_s(r['compile_total'])} "
                  f"| {r['lines']:,} | {_t(r['gc'])} | {fmt_s(r['gc']['min'])} | {_t(r['reference'])} "
                  f"| {_ratio(r['reference'], r['gc'])} | {_t(r.get('micrograd'))} "
-                 f"| {_ratio(r.get('micrograd'), r['gc'])} | {_t(r.get('torch'))} | {r['err']:.1e} |")
+                 f"| {_ratio(r.get('micrograd'), r['gc'])} | {_t(r.get('torch'))} | {r['err']:.1e} "
+                 f"| {fmt_s(r.get('casadi_once'))} | {_once_gc(r)} | {_t(r.get('casadi'))} "
+                 f"| {_ratio(r['gc'], r.get('casadi'))} |")
     w.append("")
+    w.extend(compile_table(res.get("w1_compile")))
     prof = [r for r in res["w1"] if "profile" in r]
     if prof:
         w.append(f"Profile of a second `gc.compile` at N={prof[-1]['n']:,} (cProfile, by own "
@@ -140,6 +239,10 @@ def write_results(res, path):
     w.append(f"| gc.compile | {_t(r['gc_fwd'])} | {_t(r['gc'])} | {_ratio(r['gc'], hand)} "
              f"| {_ratio(r['gc'], r['gc_fwd'])} | {_mb(r['peak_gc'])} "
              f"| {r['peak_gc'] / r['peak_hand']:.2f}x |")
+    if "gc_sce" in r:
+        w.append(f"| gc.compile, the loss written as one `softmax_cross_entropy` op | - "
+                 f"| {_t(r['gc_sce'])} | {_ratio(r['gc_sce'], hand)} | - | {_mb(r['peak_gc_sce'])} "
+                 f"| {r['peak_gc_sce'] / r['peak_hand']:.2f}x |")
     w.append(f"| gc.interpreter (fwd + bwd graphs, validated once) | - | {_t(r['interpreter'])} "
              f"| {_ratio(r['interpreter'], hand)} | - | {_mb(r['peak_interpreter'])} "
              f"| {r['peak_interpreter'] / r['peak_hand']:.2f}x |")
@@ -151,20 +254,28 @@ def write_results(res, path):
              f"backprop {r['err']:.1e}.  The book's `Affine.backward` also computes `dx` of the "
              "first layer (a 100x784 product nobody reads), as its layer loop does; the compiled "
              "gradient skips it because `x` is not in `wrt`: that is most of the difference in "
-             "time and in peak memory.\n")
+             "time and in peak memory.  Against the tight reference: the compiled code computes "
+             "the softmax once (`gcompile.fusion`: the cross-entropy's gradient goes to the logits "
+             "from the forward's softmax, `(y*sum(t) - t)/N`, for the composition and for the "
+             "`softmax_cross_entropy` op), and `dW1 = x.T @ da1` as `(da1.T @ x).T` (the same "
+             "sums; OpenBLAS writes the wide 50x784 matrix faster than the tall one, no copy; "
+             "the gradient is a Fortran-ordered array).\n")
     w.append("## W3 tanh chain (value + dy/dx)\n")
     w.append("| depth | gc.compile | call (median) | plain-Python reference | compiled / reference "
-             "| micrograd | torch | max rel err |")
-    w.append("|---|---|---|---|---|---|---|---|")
+             "| micrograd | torch | max rel err | CasADi build + gradient | CasADi call "
+             "| compiled / CasADi call |")
+    w.append("|" + "---|" * 11)
     for r in res["w3"]:
         w.append(f"| {r['depth']:,} | {fmt_s(r['compile'])} | {_t(r['gc'])} | {_t(r['reference'])} "
                  f"| {_ratio(r['gc'], r['reference'])} | {_t(r.get('micrograd'))} "
-                 f"| {_t(r.get('torch'))} | {r['err']:.1e} |")
+                 f"| {_t(r.get('torch'))} | {r['err']:.1e} | {fmt_s(r.get('casadi_once'))} "
+                 f"| {_t(r.get('casadi'))} | {_ratio(r['gc'], r.get('casadi'))} |")
     if res.get("w3_extra", {}).get("micrograd_limit"):
         w.append(f"\nmicrograd's recursive `backward()` survives up to depth "
                  f"{res['w3_extra']['micrograd_limit']:,} at the default recursion limit.")
     w.append("")
     w.extend(_targets(res))
+    w.extend(_targets16(res))
     text = "\n".join(w) + "\n"
     if path:
         old = ""

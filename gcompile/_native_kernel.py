@@ -1,66 +1,103 @@
-"""The numba kernel of :mod:`gcompile.native` (imported only when numba is installed).
+"""The numba code of :mod:`gcompile.native`: the tape's builder passes and its kernel.
 
-``run(code, a, b, c, base, s)`` executes the tape: for each instruction ``k``,
-``s[base + k] = op_code[k](s[a[k]], s[b[k]], s[c[k]])``.  The op codes are
-:data:`gcompile.native.OPCODES`.
+Every function here is plain Python compiled by numba (``cache=True``, no
+``fastmath``: each operation rounds as Python's float operations do) when
+numba is installed, and runs as Python otherwise (slowly: only a tape's
+listing is built without numba).
+
+``run(runs, ops, base, s)`` executes a tape: run ``r`` is ``runs[2r]`` (an op
+code of :data:`gcompile.native.CODES`, or ``LIN`` for the arithmetic ones but
+``mulsq``) applied to the instructions up to ``runs[2r + 1]``; instruction
+``k`` reads the next 3 (``LIN``, ``mulsq``), 2 (``div``, ``pow``) or 1 slot
+numbers of ``ops`` and writes ``s[base + k]``.
 """
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 try:
     import numba
 except ImportError:  # the optional extra: gcompile.native says what to install
     numba = None
 
+# op codes (gcompile.native.CODES names them); LIN: the arithmetic ones as one code
+ADD, SUB, MUL, DIV, NEG, POW = 0, 1, 2, 3, 4, 12
+MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
+N_CODES = 23
+#: The sign bit of an operand slot of LIN: the operand negated.
+NEGBIT = -(1 << 31)
+_SLOT = (1 << 31) - 1
+_SIGN = np.array([1.0, -1.0])  # the factor of an operand by its sign bit
 
-def _run(code, a, b, c3, base, s):
-    for k in range(code.shape[0]):
-        c = code[k]
-        x = s[a[k]]
-        if c == 0:
-            r = x + s[b[k]]
-        elif c == 1:
-            r = x - s[b[k]]
-        elif c == 2:
-            r = x * s[b[k]]
-        elif c == 17:
-            r = x * s[b[k]] + s[c3[k]]
-        elif c == 18:
-            r = s[c3[k]] - x * s[b[k]]
-        elif c == 19:
-            r = x * s[b[k]] - s[c3[k]]
-        elif c == 3:
-            r = x / s[b[k]]
-        elif c == 4:
-            r = -x
-        elif c == 5:
-            r = math.exp(x)
-        elif c == 6:
-            r = math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
-        elif c == 7:
-            r = math.sin(x)
-        elif c == 8:
-            r = math.cos(x)
+
+def _run(runs, ops, base, s):
+    k = 0
+    p = 0  # the first operand of instruction k: LIN and mulsq read 3, div and pow 2, others 1
+    for r in range(runs.shape[0] // 2):
+        c = runs[2 * r]
+        end = runs[2 * r + 1]
+        if c == LIN:  # a * ±b + ±c: the factors ±1, 1.0 and the term -0.0 are exact
+            for k in range(k, end):
+                b = ops[p + 1]
+                e = ops[p + 2]
+                y = s[b & _SLOT] * _SIGN[(b >> 31) & 1]
+                z = s[e & _SLOT] * _SIGN[(e >> 31) & 1]
+                s[base + k] = s[ops[p]] * y + z
+                p += 3
+        elif c == MULSQ:
+            for k in range(k, end):
+                y = s[ops[p + 1]]
+                s[base + k] = s[ops[p]] * (s[ops[p + 2]] - y * y)
+                p += 3
         elif c == 9:
-            r = math.tanh(x)
-        elif c == 10:
-            r = math.sqrt(x) if x >= 0.0 else math.nan
-        elif c == 11:
-            r = abs(x)
-        elif c == 12:
-            r = x ** s[b[k]]
-        elif c == 13:
-            r = 1.0 / (1.0 + math.exp(-x))
-        elif c == 14:
-            r = x if x > 0.0 else 0.0
-        elif c == 15:
-            r = 1.0 if x > 0.0 else 0.0
-        elif c == 16:
-            r = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
+            for k in range(k, end):
+                s[base + k] = math.tanh(s[ops[p]])
+                p += 1
+        elif c == 7:
+            for k in range(k, end):
+                s[base + k] = math.sin(s[ops[p]])
+                p += 1
+        elif c == 8:
+            for k in range(k, end):
+                s[base + k] = math.cos(s[ops[p]])
+                p += 1
+        elif c == 5:
+            for k in range(k, end):
+                s[base + k] = math.exp(s[ops[p]])
+                p += 1
+        elif c == DIV or c == POW:
+            for k in range(k, end):
+                s[base + k] = s[ops[p]] / s[ops[p + 1]] if c == DIV else s[ops[p]] ** s[ops[p + 1]]
+                p += 2
         else:
-            r = math.nan
-        s[base + k] = r
+            for k in range(k, end):
+                s[base + k] = _rare(c, s[ops[p]])
+                p += 1
+        k = end
 
 
-run = None if numba is None else numba.njit(cache=True, error_model="numpy")(_run)
+def _rare(c, x):
+    if c == 6:
+        return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+    if c == 10:
+        return math.sqrt(x) if x >= 0.0 else math.nan
+    if c == 11:
+        return abs(x)
+    if c == 13:
+        return 1.0 / (1.0 + math.exp(-x))
+    if c == 14:
+        return x if x > 0.0 else 0.0
+    if c == 15:
+        return 1.0 if x > 0.0 else 0.0
+    if c == 16:
+        return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else (0.0 if x == 0.0 else x))
+    return math.nan
+
+
+if numba is not None:
+    _rare = numba.njit(cache=True, error_model="numpy", inline="always")(_rare)
+    run = numba.njit(cache=True, error_model="numpy")(_run)
+else:
+    run = None

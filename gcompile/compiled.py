@@ -161,7 +161,8 @@ class CompiledGradient:
         consts = {v: nodes[v].get("value") for v in p.order if v not in p.ops
                   and nodes[v]["op"] == "const"}
         # what gc.grad's records and the lowering read: compositions fused (gcompile.fusion)
-        self._fused = fuse(p, {self.output, *self.wrt}, consts)
+        self._fused = fuse(p, {self.output, *self.wrt}, consts, graph)
+        self._fused_graph = getattr(self._fused, "graph", None) or graph  # holds added nodes
         self.signatures = {}
         self.fallbacks = 0
         self._last = None
@@ -254,10 +255,10 @@ class CompiledGradient:
         check_sizes(self.graph, self._plan, shapes)  # memory limit: gcompile.limits
         t0 = time.perf_counter()
         # gc.grad's records, lowered without building its DiGraph (same program)
-        records = backward_records(self.graph, self.output, self.wrt, shapes, "zero", self._fused,
-                                   full=False)
+        records = backward_records(self._fused_graph, self.output, self.wrt, shapes, "zero",
+                                   self._fused, full=False)
         t1 = time.perf_counter()
-        prog = lower_records(self.graph, records, self.output, signature, self._fused)
+        prog = lower_records(self._fused_graph, records, self.output, signature, self._fused)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
         grads = records[3]["grads"]

@@ -15,7 +15,18 @@ the fused value is bit for bit the composition's:
   -> ``softmax(a, axis)``: its gradient is ``y * (g - sum(g * y))`` instead of
   the chain through the division, the sum, the exp and the max (and its
   tie mask);
-- sigmoid: ``1 / (1 + exp(-a))`` -> ``sigmoid(a)``: gradient ``g * y * (1 - y)``.
+- sigmoid: ``1 / (1 + exp(-a))`` -> ``sigmoid(a)``: gradient ``g * y * (1 - y)``;
+- cross-entropy of a softmax: ``sum(t * log(y))`` with ``y = softmax(a, axis)``
+  (written as the op or as the composition above) -> ``cross_entropy_sum(y,
+  t, a)``, whose forward is the same ``sum(t * log(y))``; its gradient goes to
+  ``a`` directly, ``g * (t - y * sum(t, axis))``, from the softmax the forward
+  computed (the chain through the log, the division ``t / y`` and the softmax
+  Jacobian is skipped; nothing recomputes the softmax).  ``y`` gets no
+  gradient from it (its other readers, if any, still send theirs through the
+  softmax), so ``y`` must not be a ``wrt`` node;
+- the ``softmax_cross_entropy`` op, whose gradient would compute the softmax
+  a second time: split into the steps its forward takes, which the gradient
+  then reads (:mod:`gcompile.fusion_sce`; needs ``graph``).
 
 The fused gradient is the composition's up to rounding, except where the
 composition's own chain rule overflows: ``1 / (1 + exp(-x))`` at ``x < -709``
@@ -41,13 +52,14 @@ Examples
 """
 from __future__ import annotations
 
+from .fusion_sce import split_cross_entropy
 from .graph import Plan
-from .registry import lookup
+from .registry import OpDef, lookup
 
 __all__ = ["fuse"]
 
 
-def fuse(plan, keep=(), consts=None):
+def fuse(plan, keep=(), consts=None, graph=None):
     """A copy of ``plan`` with the compositions above replaced by fused ops.
 
     Parameters
@@ -59,11 +71,16 @@ def fuse(plan, keep=(), consts=None):
     consts : mapping, optional
         Constant node -> value (for the ``1`` of the sigmoid pattern); nodes
         not in it are not constants.
+    graph : nx.DiGraph, optional
+        The graph of ``plan`` (not modified): needed to split
+        ``softmax_cross_entropy`` nodes, which are left alone without it.
 
     Returns
     -------
     Plan
-        ``plan`` itself when nothing fuses, else a new plan sharing ``order``.
+        ``plan`` itself when nothing fuses, else a new plan (a
+        :class:`~gcompile.fusion_sce.FusedPlan` whose ``graph`` holds the
+        nodes a split added, if any).
     """
     ops, operands, params = plan.ops, plan.operands, plan.params
     uses = {}
@@ -78,12 +95,24 @@ def fuse(plan, keep=(), consts=None):
                 _sigmoid(v, ops, operands, uses, keep, consts)
             if hit is not None:
                 found[v] = hit
-    if not found:
+    if found:
+        ops, operands, params = dict(ops), dict(operands), dict(params)
+        for v, (name, args, kw) in found.items():
+            ops[v], operands[v], params[v] = lookup(name), args, kw
+    xent = {}
+    for v, opdef in ops.items():
+        if opdef.name == "sum":
+            hit = _cross_entropy(v, ops, operands, params, uses, keep)
+            if hit is not None:
+                xent[v] = hit
+    split = [v for v, opdef in ops.items() if opdef.name == "softmax_cross_entropy"] \
+        if graph is not None else []
+    if not found and not xent and not split:
         return plan
     out = Plan(order=plan.order, ops=dict(ops), operands=dict(operands), params=dict(params))
-    for v, (name, args, kw) in found.items():
-        out.ops[v], out.operands[v], out.params[v] = lookup(name), args, kw
-    return out
+    for v, (args, kw) in xent.items():
+        out.ops[v], out.operands[v], out.params[v] = CROSS_ENTROPY_SUM, args, kw
+    return split_cross_entropy(out, split, graph) if split else out
 
 
 def _op(v, ops, name):
@@ -130,3 +159,66 @@ def _sigmoid(v, ops, operands, uses, keep, consts):
 def _is_one(v, consts):
     value = consts.get(v)
     return type(value) is float and value == 1.0
+
+
+def _cross_entropy(v, ops, operands, params, uses, keep):
+    """``v = sum(t * log(y))`` (full sum), ``y = softmax(a, axis)``: ``((y, t, a), {axis})``."""
+    if params[v].get("axis") is not None or params[v].get("keepdims"):
+        return None
+    (p,) = operands[v]
+    if not (_op(p, ops, "mul") and _inner(p, uses, keep)):
+        return None
+    left, right = operands[p]
+    if _op(right, ops, "log") and _inner(right, uses, keep):
+        t, lg = left, right
+    elif _op(left, ops, "log") and _inner(left, uses, keep):
+        t, lg = right, left
+    else:
+        return None
+    (y,) = operands[lg]
+    if not _op(y, ops, "softmax") or y in keep or t == y:
+        return None
+    (a,) = operands[y]
+    return (y, t, a), {"axis": params[y].get("axis", -1), "t_first": lg == right}
+
+
+_MUL, _LOG, _SUM = (lookup(name) for name in ("mul", "log", "sum"))
+
+
+def _xent_forward(xp, y, t, a, axis=-1, t_first=True):
+    """``sum(t * log(y))``: the composition's own numpy calls, in its order (bit for bit)."""
+    logs = _LOG.forward(xp, y)
+    prod = _MUL.forward(xp, t, logs) if t_first else _MUL.forward(xp, logs, t)
+    return _SUM.forward(xp, prod)
+
+
+def _xent_vjp_a(f, g, y, t, a, out, axis=-1, t_first=True):
+    """``g * (t - y * sum(t, axis))``: softmax Jacobian and ``t / y`` cancelled out.
+
+    Where ``t`` broadcasts against ``y`` (static shapes differ or are unknown),
+    the composition's chain is written instead, summed back to ``a``'s shape.
+    """
+    shape = f.shape(y)
+    if shape and shape == f.shape(t):
+        return f.mul(g, f.sub(t, f.mul(y, f.sum(t, axis=axis, keepdims=True))))
+    dy = f.sum_to_like(f.mul(f.mul(g, t), f.div(1.0, y)), y)
+    return f.mul(y, f.sub(dy, f.sum(f.mul(dy, y), axis=axis, keepdims=True)))
+
+
+def _xent_vjp_t(f, g, y, t, a, out, axis=-1, t_first=True):
+    """``g * log(y)``, summed back to ``t``'s shape."""
+    return f.sum_to_like(f.mul(g, f.log(y)), t)
+
+
+def _xent_shape(y, t, a, axis=-1, t_first=True):
+    return ()
+
+
+#: ``sum(t * log(softmax(a)))`` as one node (operands ``y, t, a``; ``y`` the softmax node).
+#: Not registered: only :func:`fuse` makes it, in the plans gc.compile lowers; its VJP
+#: rules write registered ops only, so backward graphs stay in the table's terms.
+CROSS_ENTROPY_SUM = OpDef(
+    name="cross_entropy_sum", arity=3, forward=_xent_forward, shape=_xent_shape,
+    symbol="Σ t·log softmax", vjp=(None, _xent_vjp_t, _xent_vjp_a),
+    rules=("", "d/dt = log y", "d/da = t - y Σt"), params={"axis": -1, "t_first": True},
+    doc="sum(t * log(y)) with y = softmax(a): its gradient to a from y.", keeps_float64=True)

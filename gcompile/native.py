@@ -1,16 +1,27 @@
 """The native backend: a scalar program run as an instruction tape by one numba kernel.
 
 A lowered :class:`~gcompile.lowering.Program` whose every needed value is a
-float64 scalar and whose every op is in :data:`OPCODES` becomes a *tape*:
-numpy arrays of op codes and operand / result slots over one float64 slot
-array (inputs, constants, then each op's result).  One kernel, compiled by
-numba once and cached on disk (``cache=True``), walks any tape: no per-graph
-compile, so building a tape costs one Python loop over the program.
+float64 scalar and whose every op is in :data:`OPCODES` becomes a *tape*: a
+packed int32 array of operand slots and a list of *runs* (an op code and
+how many instructions of it follow) over one float64 slot array (arguments,
+constants, then each instruction's result).  One kernel, compiled by numba
+once and cached on disk (``cache=True``), walks any tape: no per-graph
+compile.  The tape is built by numba passes (:mod:`gcompile._native_plan`):
+equal ops merged, ``neg`` and products read once folded into the
+instruction reading them, every arithmetic instruction one branch-free
+code ``a * ±b + ±c``, and a list scheduler that runs ready
+instructions of one code back to back, so the kernel's dispatch branch is
+taken once per run, not once per instruction (W1 N=10,000: 21,112
+instructions in about 1,650 runs).
 
 The kernel evaluates each op with the C math library as Python's ``math``
-does (numba's ``error_model="numpy"``): where the Python backend raises
-(``log(-1)``, ``1/0``) and falls back to the interpreter, the tape gives the
-interpreter's ``nan``/``inf`` directly.
+does (numba's ``error_model="numpy"``, no ``fastmath``, so no FMA
+contraction): results equal the Python backend's bit for bit, the sign of a
+``nan`` aside (``x - y`` runs as ``x * 1 + y * -1``, ``x * y`` as
+``x * y + -0.0``: each extra factor and term is exact; a negation may land
+on the other operand, which flips a ``nan``'s sign only).  Where the Python
+backend raises (``log(-1)``, ``1/0``) and falls back to the interpreter, the
+tape gives the interpreter's ``nan``/``inf`` directly.
 
 numba is the optional extra ``gcompile[native]``; without it
 ``gc.compile(..., backend="native")`` raises a :class:`~gcompile.GraphError`
@@ -30,38 +41,43 @@ The tape of the apple example's price and its gradient w.r.t. ``apple``
 >>> prog = lower_records(g, records, "price", {k: ((), "f8") for k in feeds}, gc.plan(g))
 >>> targets = [prog.alias["price"], prog.alias[records[3]["grads"]["apple"]]]
 >>> print(build_tape(prog, targets, len(feeds)).listing())
-# native tape: 3 instructions over 7 slots
-s4 = mul(s1, s2)  # 'apple_price': mul
-s5 = mul(s4, s3)  # 'price': mul
-s6 = mul(s3, s2)  # 'dapple': mul
-return s5, s6
+# native tape: 3 instructions over 9 slots
+# arguments: s1..s3
+# constants: s4 = 1.0, s5 = -0.0
+s6 = mul(s1, s2)  # 'apple_price': mul
+s7 = mul(s3, s2)  # 'dapple': mul
+s8 = mul(s6, s3)  # 'price': mul
+return s8, s7
 <BLANKLINE>
 """
 from __future__ import annotations
 
 import importlib.util
 import sys
+from itertools import chain, repeat
+from operator import itemgetter
 
 import numpy as np
 
 from .errors import GraphError
-from .lowering import CONST, INPUT, OP
+from .lowering import INPUT, OP
 
-__all__ = ["OPCODES", "AUTO_MIN", "available", "require", "build_tape", "Tape"]
+__all__ = ["OPCODES", "CODES", "AUTO_MIN", "available", "require", "build_tape", "Tape"]
 
 #: Op name -> op code of the kernel (binary ops read two slots, unary ops one).
 OPCODES = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6, "sin": 7,
            "cos": 8, "tanh": 9, "sqrt": 10, "abs": 11, "pow": 12, "sigmoid": 13, "relu": 14,
            "step": 15, "sign": 16}
-#: The tape's own instructions: a product folded into the sum reading it.
-_CODES = {**OPCODES, "muladd": 17, "mulsub": 18, "submul": 19}
+#: The tape's own instructions: ops folded into the instruction reading them.
+CODES = {**OPCODES, "muladd": 17, "mulsub": 18, "submul": 19, "nmul": 20, "mulsq": 21}
 
 _KERNEL = []
 
 #: ``backend="auto"`` runs tapes of at least this many instructions natively.  Below it
 #: the Python source compiles in well under the ~0.4 s of importing numba and loading
-#: its cached kernel once per process (W1 N=1,000: 3,200 instructions, 60 ms either way).
-AUTO_MIN = 5000
+#: its cached kernel once per process (W1 N=1,000: 2,100 instructions once equal ops are
+#: merged and products folded, 60 ms either way; the threshold is W1 N=1,500).
+AUTO_MIN = 3300
 
 
 def available():
@@ -86,126 +102,142 @@ def _kernel():
 
 
 class Tape:
-    """A program as arrays: op ``code`` and operand slots ``a``, ``b``, ``c``.
+    """A program as arrays, run by :func:`gcompile._native_kernel.run`.
 
-    Slot 0 receives arguments nothing reads; then come the inputs and the
-    constants (``slots`` holds them and is reused by every call); instruction
-    ``k`` writes slot ``base + k``.  ``inputs`` maps the function's argument
-    positions to slots; ``targets`` are the slots of the value and the gradients.
+    Slot 0 receives arguments nothing reads; slots ``1..n_args`` the
+    function's arguments in order, then come the constants (``slots`` holds
+    them and is reused by every call); instruction ``k`` writes slot
+    ``base + k`` and reads the next 3 (arithmetic), 2 (``div``, ``pow``) or
+    1 slot numbers packed in ``ops``.  ``runs`` pairs an op code with the end
+    of the run of instructions of that code.
+    ``targets`` are the slots of the value and the gradients.
     """
 
-    def __init__(self, code, a, b, c, base, slots, inputs, targets, labels):
-        self.code, self.a, self.b, self.c, self.base = code, a, b, c, base
-        self.slots, self.inputs, self.targets = slots, inputs, targets
-        self.labels = labels
+    def __init__(self, runs, ops, base, slots, n_args, targets, orig, fine, folded, prog):
+        self.runs, self.ops, self.base, self.slots = runs, ops, base, slots
+        self.targets, self.orig, self.folded, self._prog = targets, orig, folded, prog
+        self.fine = fine
+        self._end = 1 + n_args
+        self.n = len(orig)
 
     def __call__(self, *args):
         s = self.slots
-        s[self.inputs] = args
-        _kernel()(self.code, self.a, self.b, self.c, self.base, s)
+        s[1:self._end] = args
+        _kernel()(self.runs, self.ops, self.base, s)
         out = s[self.targets].tolist()
         return out[0], tuple(out[1:])
 
+    def __len__(self):
+        return self.n
+
+    @property
+    def code(self):
+        """The op code of each instruction (:data:`CODES`)."""
+        return self.fine
+
     def warm(self):
         """Load (or, the first time on this machine, compile) the kernel by running the tape once."""
-        _kernel()(self.code, self.a, self.b, self.c, self.base, self.slots)
+        _kernel()(self.runs, self.ops, self.base, self.slots)
 
     def listing(self):
         """The tape as text: one instruction per line, ``s12 = mul(s3, s7)  # 'n8': mul``."""
-        names = {v: k for k, v in _CODES.items()}
-        lines = [f"# native tape: {len(self.code)} instructions over {len(self.slots)} slots"]
-        for k in range(len(self.code)):
-            name = names[int(self.code[k])]
-            a, b, c = (f"s{self.a[k]}", f"s{self.b[k]}", f"s{self.c[k]}")
-            text = _FORMS.get(name, name + "({a})").format(a=a, b=b, c=c)
-            lines.append(f"s{self.base + k} = {text}  # {self.labels[k]}")
-        lines.append("return " + ", ".join(f"s{t}" for t in self.targets))
+        names = {v: k for k, v in CODES.items()}
+        keys, payload = self._prog.keys, self._prog.payload
+        label = lambda i: f"{keys[i]!r}: {payload[i][0].name}"  # noqa: E731
+        lines = [f"# native tape: {self.n} instructions over {len(self.slots)} slots"]
+        if self._end > 1:
+            last = "" if self._end == 2 else f"..s{self._end - 1}"
+            lines.append(f"# arguments: s1{last}")
+        consts = self.slots[self._end:self.base].tolist()
+        lines.append("# constants: " + ", ".join(f"s{self._end + k} = {v!r}"
+                                                 for k, v in enumerate(consts)))
+        ops = (self.ops & _SLOT).tolist() + [0, 0, 0]
+        at = 0
+        for k, code in enumerate(self.fine.tolist()):
+            name = names[code]
+            a, b, c = (f"s{ops[at + p]}" for p in _PLACES.get(name, (0, 1, 2)))
+            at += 2 if name in ("div", "pow") else (3 if name in _LIN else 1)
+            fused = [label(j) for j in self.folded[k].tolist() if j >= 0]
+            note = f" (fused {', '.join(fused)})" if fused else ""
+            lines.append(f"s{self.base + k} = {_FORMS[name].format(a=a, b=b, c=c)}  "
+                         f"# {label(int(self.orig[k]))}{note}")
+        lines.append("return " + ", ".join(f"s{t}" for t in self.targets.tolist()))
         return "\n".join(lines) + "\n"
 
 
 _BINARY = {"add", "sub", "mul", "div", "pow"}
 _FORMS = {**{op: op + "({a}, {b})" for op in _BINARY},
-          "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}"}
+          **{op: op + "({a})" for op in OPCODES if op not in _BINARY},
+          "muladd": "{a} * {b} + {c}", "mulsub": "{c} - {a} * {b}", "submul": "{a} * {b} - {c}",
+          "nmul": "-({a} * {b})", "mulsq": "{a} * ({c} - {b} * {b})"}
+_LIN = {"add", "sub", "mul", "neg", "muladd", "mulsub", "submul", "nmul", "mulsq"}
+#: Where the operands of a listing's form sit among an instruction's three (LIN's layout).
+_PLACES = {"add": (0, 2, 2), "sub": (0, 2, 2)}
 
 
 def build_tape(prog, targets, n_args):
     """The :class:`Tape` of ``prog`` computing ``targets``, or a reason string it cannot be.
 
     Applies when every value the targets need is a float64 scalar constant,
-    input or op of :data:`OPCODES` without parameters.  A product read only
-    by an ``add`` or a ``sub`` is folded into it (``muladd``, ``mulsub``,
-    ``submul``: the product rounded, then the sum, as two instructions would).
+    input or op of :data:`OPCODES` without parameters.  The passes of
+    :func:`gcompile._native_plan.plan` then merge equal ops, fold a ``neg``
+    into the ``mul``, ``add`` or ``sub`` reading it and a product read once
+    into the sum (``muladd``, ``mulsub``, ``submul``) or the ``mul`` by
+    ``c - a*a`` (``mulsq``) reading it: each folded form rounds where the
+    ops it replaces round (a negation is exact), so results stay bit for bit
+    those of the Python source (the sign of a nan aside).  Instructions of one
+    op code are scheduled back to back where their operands allow.
     """
-    from .emit import _needed
+    from ._native_plan import plan
 
-    keep = _needed(prog, targets)
-    kinds, payload, scalar = prog.kinds, prog.payload, prog.scalar
+    kinds, payload = prog.kinds, prog.payload
     n = len(kinds)
-    slot = [0] * n
-    leaves, ops = [], []
-    uses = [0] * n
-    for t in targets:
-        uses[t] += 2  # a target is never folded away
-    for i in range(n):
-        if not keep[i]:
-            continue
-        if not scalar[i]:
-            return f"node {prog.keys[i]!r} is not a float64 scalar"
-        if kinds[i] == OP:
-            opdef, ids, params = payload[i]
-            if opdef.name not in OPCODES or params:
-                return f"op {opdef.name!r} (node {prog.keys[i]!r}) has no native code"
-            ops.append(i)
-            for j in ids:
-                uses[j] += 1
-        else:
-            leaves.append(i)
-    slots = np.zeros(1 + len(leaves))
-    inputs = np.zeros(n_args, dtype=np.int64)
-    for k, i in enumerate(leaves, start=1):
-        slot[i] = k
+    is_op = np.fromiter(map(OP.__eq__, kinds), np.bool_, n)
+    opi = np.flatnonzero(is_op)
+    code = np.fromiter(map(OPCODES.get, prog.op_names, repeat(-1)), np.int32, n)
+    nargs = np.zeros(n, np.int64)
+    start = np.zeros(n, np.int64)
+    flat = np.zeros(0, np.int64)
+    if len(opi):
+        made = list(map(payload.__getitem__, opi.tolist()))
+        if any(map(_THIRD, made)):  # ops with parameters have no native code
+            code[opi[np.fromiter(map(bool, map(_THIRD, made)), np.bool_, len(made))]] = -1
+        codes = code[opi]
+        lens = _ARITY[codes]
+        odd = np.flatnonzero(codes < 0)  # not native: their own arity
+        lens[odd] = [len(made[k][1]) for k in odd.tolist()]
+        flat = np.fromiter(chain.from_iterable(map(_SECOND, made)), np.int64, int(lens.sum()))
+        nargs[opi] = lens
+        start[opi] = np.cumsum(lens) - lens
+    scalar = np.fromiter(prog.scalar, np.bool_, n)
+    leafslot = np.zeros(n, np.int64)
+    values = [0.0] * (1 + n_args) + [1.0, -0.0]  # LIN's exact factor and term
+    known = {(1.0).hex(): n_args + 1, (-0.0).hex(): n_args + 2}  # equal constants: one slot
+    leaves = np.flatnonzero(~is_op).tolist()
+    where = []
+    for i in leaves:
         if kinds[i] == INPUT:
-            inputs[payload[i]] = k
-        else:
-            slots[k] = float(payload[i])
-    folded = _fold_products(ops, payload, uses)
-    base = len(slots)
-    code, a, b, c, labels = [], [], [], [], []
-    for i in ops:
-        if i in folded:
+            where.append(1 + payload[i])
             continue
-        opdef, ids, _ = payload[i]
-        name, x, y, z = opdef.name, ids[0], ids[-1], ids[0]
-        fold = folded.get(("into", i))
-        if fold is not None:
-            name, (x, y), z = fold[0], payload[fold[1]][1], fold[2]
-        slot[i] = base + len(code)
-        code.append(_CODES[name])
-        a.append(slot[x])
-        b.append(slot[y])
-        c.append(slot[z])
-        labels.append(f"{prog.keys[i]!r}: {opdef.name}" +
-                      (f" (fused {prog.keys[fold[1]]!r} mul)" if fold else ""))
-    slots = np.concatenate([slots, np.zeros(len(code))])
-    as_ints = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
-    return Tape(np.asarray(code, dtype=np.int32), as_ints(a), as_ints(b), as_ints(c), base,
-                slots, inputs, as_ints([slot[t] for t in targets]), labels)
+        value = float(payload[i]) if scalar[i] else 0.0
+        k = known.setdefault(value.hex(), len(values))
+        if k == len(values):
+            values.append(value)
+        where.append(k)
+    leafslot[leaves] = where
+    targets = np.asarray(targets, dtype=np.int64)
+    why, i, runs, ops, tslots, orig, fine, folded = plan(
+        is_op, code, scalar, nargs, start, flat, targets, leafslot, len(values), n_args + 1,
+        n_args + 2)
+    if why == 1:
+        return f"node {prog.keys[i]!r} is not a float64 scalar"
+    if why == 2:
+        return f"op {payload[i][0].name!r} (node {prog.keys[i]!r}) has no native code"
+    slots = np.zeros(len(values) + len(orig))
+    slots[:len(values)] = values
+    return Tape(runs, ops, len(values), slots, n_args, tslots, orig, fine, folded, prog)
 
 
-def _fold_products(ops, payload, uses):
-    """``{mul id: True, ("into", add/sub id): (fused op, mul id, other operand)}``."""
-    out = {}
-    for i in ops:
-        opdef, ids, _ = payload[i]
-        if opdef.name not in ("add", "sub") or ids[0] == ids[1]:
-            continue
-        for pos, j in enumerate(ids):
-            made = payload[j]
-            if uses[j] != 1 or j in out or type(made) is not tuple or made[0].name != "mul":
-                continue
-            other = ids[1 - pos]
-            name = "muladd" if opdef.name == "add" else ("submul" if pos == 0 else "mulsub")
-            out[j] = True
-            out[("into", i)] = (name, j, other)
-            break
-    return out
+_ARITY = np.array([2 if name in _BINARY else 1 for name in OPCODES] + [0], dtype=np.int64)
+_SLOT = (1 << 31) - 1  # an operand's slot without its sign bit (gcompile._native_kernel)
+_SECOND, _THIRD = itemgetter(1), itemgetter(2)

@@ -235,10 +235,21 @@ def _matmul_bt(xp, g, b):
 
 
 def _matmul_at(xp, a, g):
-    """Cotangent of ``b`` in ``a @ b``: ``aᵀ @ g`` (outer product when ``a`` is 1-D)."""
+    """Cotangent of ``b`` in ``a @ b``: ``aᵀ @ g`` (outer product when ``a`` is 1-D).
+
+    A numpy result with more rows than columns is computed as ``(gᵀ @ a)ᵀ``, the
+    same sums with BLAS writing the wide matrix (no copy; the result is a
+    Fortran-ordered view).  Measured with OpenBLAS on the 2-core bench machine:
+    0.61x-0.92x the time of ``aᵀ @ g`` for results of 784x50 (W2's dW1: 165 us
+    against 195 us), 3000x100, 512x128 and 784x10, never slower beyond noise;
+    results with fewer rows than columns are faster as written (1.18x at 50x784).
+    """
     a, g = xp.asarray(a), xp.asarray(g)
     if a.ndim == 1:
         return xp.reshape(a, a.shape + (1,)) * g
+    if type(a) is np.ndarray and type(g) is np.ndarray and g.ndim == 2 \
+            and a.ndim == 2 and a.shape[1] > g.shape[1]:
+        return np.matmul(g.T, a).T
     return xp.matmul(xp.matrix_transpose(a), g)
 
 

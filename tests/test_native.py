@@ -5,9 +5,13 @@ differences, the W1 plain-Python reference of WORKLOADS.md, and the Python
 backend (which calls the same C math library: results are bit for bit equal).
 """
 import math
+import struct
 
+import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import gcompile as gc
 from bench.workloads import make_w1, w1_graph, w1_inputs, w1_reference
@@ -134,3 +138,114 @@ def test_domain_edges_give_the_interpreters_nan_and_inf(name, x):
     for k in wrt:
         np.testing.assert_array_equal(grads[k], float(want_grads[k]))
     assert math.isnan(value) or math.isinf(value) or name == "log"
+
+
+def _bits_equal(x, y):
+    """Equal to the last bit (a nan equals any nan: the sign of a nan is not kept)."""
+    x, y = float(x), float(y)
+    return (math.isnan(x) and math.isnan(y)) or struct.pack("<d", x) == struct.pack("<d", y)
+
+
+def _expr_graph(nodes, output):
+    """A graph of ``nodes = [(name, op, [operand names])]`` over inputs a, b, c, q."""
+    g = nx.DiGraph()
+    for name in "abcq":
+        g.add_node(name, op="input")
+    for name, op, args in nodes:
+        g.add_node(name, op=op)
+        for pos, arg in enumerate(args):
+            g.add_edge(arg, name, arg=pos)
+    return g
+
+
+#: Each pattern the tape folds into one instruction (and the fused form it must become).
+_PATTERNS = {
+    "neg": ([("o", "neg", ["a"])], "neg("),
+    "add_neg": ([("n", "neg", ["a"]), ("o", "add", ["n", "b"])], "sub("),
+    "add_neg2": ([("n", "neg", ["b"]), ("o", "add", ["a", "n"])], "sub("),
+    "sub_neg": ([("n", "neg", ["b"]), ("o", "sub", ["a", "n"])], "add("),
+    "nmul": ([("n", "neg", ["a"]), ("o", "mul", ["n", "b"])], "-("),
+    "nnmul": ([("n", "neg", ["a"]), ("m", "neg", ["b"]), ("o", "mul", ["n", "m"])], "mul("),
+    "muladd": ([("m", "mul", ["a", "b"]), ("o", "add", ["m", "c"])], " + "),
+    "muladd2": ([("m", "mul", ["a", "b"]), ("o", "add", ["c", "m"])], " + "),
+    "mulsub": ([("m", "mul", ["a", "b"]), ("o", "sub", ["c", "m"])], " - "),
+    "submul": ([("m", "mul", ["a", "b"]), ("o", "sub", ["m", "c"])], " - "),
+    "nmuladd": ([("n", "neg", ["a"]), ("m", "mul", ["n", "b"]), ("o", "add", ["m", "c"])], " - "),
+    "nmulsub": ([("n", "neg", ["a"]), ("m", "mul", ["n", "b"]), ("o", "sub", ["c", "m"])], " + "),
+    "mulsq": ([("t", "tanh", ["a"]), ("o", "mul", ["q", "t"])], " * ("),  # da = q * (1 - t*t)
+    "merged": ([("t", "tanh", ["a"]), ("u", "tanh", ["a"]), ("o", "mul", ["t", "u"])], "mul("),
+}
+_SPECIAL = [0.0, -0.0, 1.5, -2.25, 3.0, math.inf, -math.inf, math.nan, 1e308, -1e-310, 5e-324]
+
+
+@pytest.mark.parametrize("pattern", sorted(_PATTERNS))
+def test_folded_instructions_equal_python_bit_for_bit_on_special_values(pattern):
+    nodes, form = _PATTERNS[pattern]
+    g = _expr_graph(nodes, "o")
+    wrt = ["a", "b", "c", "q"]
+    feeds = dict.fromkeys(wrt, 0.5)
+    f = gc.compile(g, "o", wrt, feeds=feeds, backend="native")
+    p = gc.compile(g, "o", wrt, feeds=feeds, backend="python")
+    key = "# 'da'" if pattern == "mulsq" else "# 'o'"
+    (line,) = [x for x in f.tape.splitlines() if key in x]
+    assert form in line.split("#")[0], f.tape  # the pattern became one instruction
+    assert f.tape.count("tanh") <= 2  # equal ops merged: one tanh (and its label)
+    rng = np.random.default_rng(len(pattern))
+    for point in rng.choice(_SPECIAL, size=(150, 4)):
+        feeds = dict(zip(wrt, point.tolist()))
+        value, grads = f(feeds)
+        want, want_grads = p(feeds)
+        assert _bits_equal(value, want), (feeds, value, want)
+        for k in wrt:
+            assert _bits_equal(grads[k], want_grads[k]), (feeds, k, grads[k], want_grads[k])
+    assert f.fallbacks == 0
+
+
+_DAG_OPS = ["add", "sub", "mul", "neg", "tanh", "sin", "cos", "exp"]
+
+
+@st.composite
+def scalar_dags(draw):
+    """Random scalar DAGs over the inputs a, b, c, q (ops of the native tape)."""
+    names, nodes = list("abcq"), []
+    for k in range(draw(st.integers(1, 25))):
+        op = draw(st.sampled_from(_DAG_OPS))
+        arity = 2 if op in ("add", "sub", "mul") else 1
+        args = draw(st.lists(st.sampled_from(names[-8:]), min_size=arity, max_size=arity,
+                             unique=True))  # a DiGraph: one edge per operand pair
+        nodes.append((f"n{k}", op, args))
+        names.append(f"n{k}")
+    return nodes
+
+
+_VALUES = st.one_of(st.floats(-3, 3), st.sampled_from([0.0, -0.0, 1e300, -1e-300, math.inf,
+                                                       math.nan]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(scalar_dags(), st.lists(_VALUES, min_size=4, max_size=4))
+def test_random_scalar_dags_equal_python_bit_for_bit(nodes, point):
+    g = _expr_graph(nodes, nodes[-1][0])
+    wrt = list("abcq")
+    feeds = dict(zip(wrt, point))
+    f = gc.compile(g, nodes[-1][0], wrt, feeds=feeds, backend="native")
+    p = gc.compile(g, nodes[-1][0], wrt, feeds=feeds, backend="python")
+    with np.errstate(all="ignore"):  # where Python raises, the interpreter answers
+        want, want_grads = p(feeds)
+    assume(p.fallbacks == 0)  # Python raised (exp overflow, sin(inf)): numpy answered
+    value, grads = f(feeds)
+    assert _bits_equal(value, want)
+    for k in wrt:
+        assert _bits_equal(grads[k], want_grads[k]), (k, grads[k], want_grads[k], f.tape)
+
+
+def test_the_plan_runs_as_python_too_and_gives_the_same_tape(monkeypatch):
+    from gcompile import _native_plan
+
+    g = w1_graph(make_w1(60, seed=3))
+    feeds = dict(zip(g.graph["wrt"], w1_inputs()))
+    jitted = gc.compile(g, feeds=feeds, backend="native")
+    monkeypatch.setattr(_native_plan, "plan", _native_plan.plan.py_func)  # numba's source
+    plain = gc.compile(g, feeds=feeds, backend="native")
+    assert plain.tape == jitted.tape and "mul" in plain.tape
+    assert plain(feeds) == jitted(feeds)

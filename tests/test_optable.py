@@ -163,3 +163,19 @@ def test_numerically_safe_for_large_logits():
     for name in ("sigmoid", "tanh"):
         out = gc.evaluate(op_graph(name, 1), {"a0": np.array([-1000.0, 1000.0])})["out"]
         assert np.all(np.isfinite(out)), name
+
+
+@pytest.mark.parametrize("a_shape, g_shape", [((100, 784), (100, 50)), ((6, 2), (6, 9)),
+                                              ((5, 4), (5, 4)), ((7, 3), (7, 1))])
+def test_matmul_at_in_either_orientation_is_the_transposed_product(a_shape, g_shape):
+    rng = np.random.default_rng(2)
+    a, g = rng.standard_normal(a_shape), rng.standard_normal(g_shape)
+    got = gc.evaluate(op_graph("matmul_at", 2), {"a0": a, "a1": g})["out"]
+    assert got.shape == (a_shape[1], g_shape[1]) and got.dtype == np.float64
+    want = np.einsum("ki,kj->ij", a, g)  # an independent summation, not BLAS
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert got.flags.f_contiguous == (a_shape[1] > g_shape[1])  # wide results: no copy
+    f32 = gc.evaluate(op_graph("matmul_at", 2), {"a0": a.astype(np.float32),
+                                                 "a1": g.astype(np.float32)})["out"]
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32, want, rtol=1e-4, atol=1e-3)
