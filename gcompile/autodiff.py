@@ -73,12 +73,18 @@ class _Builder:
                 attrs = {"value": data["value"]}
                 op = "const"
             else:
-                attrs = {} if self.shapes.get(key) is None else {"shape": self.shapes[key]}
+                shape = self.shapes.get(key)
+                attrs = {} if shape is None else {"shape": shape}
                 op = "input"
             if "label" in data:
                 attrs["label"] = data["label"]
-            ref = self.add_node(op, (), attrs, origin=key, role="forward_value", hint=key)
-            self.reads[key] = ref
+            attrs["op"] = op
+            attrs["origin"] = key
+            attrs["role"] = "forward_value"
+            ref = self.reads[key] = len(self.attrs)
+            self.attrs.append(attrs)
+            self.operands.append(())
+            self.hints.append(key)
         return ref
 
     def unbroadcast(self, ref, u, v, i):
@@ -318,8 +324,12 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
         us = operands_of[v]
         params = params_of[v]
         keys = us + (v,)
-        key = (op.name, _params_key(params) if params else (),
-               us[0] == us[1] if len(us) == 2 else tuple(map(us.index, us)))
+        if params:
+            key = (op.name, _params_key(params), tuple(map(us.index, us)))
+        elif len(us) == 1:  # the common kinds first: no tuple to build
+            key = op.name
+        else:
+            key = (op.name, us[0] == us[1] if len(us) == 2 else tuple(map(us.index, us)))
         kinds = cache.get(key)
         if kinds is None:
             kinds = cache[key] = [None] * len(us)
