@@ -24,6 +24,8 @@ Examples
 """
 from __future__ import annotations
 
+from itertools import compress
+
 import numpy as np
 
 from .errors import GraphError, node_error
@@ -43,14 +45,16 @@ class Program(Facts):
     ``kinds[i]`` is ``INPUT`` (``payload[i]`` = input position), ``CONST``
     (``payload[i]`` = value) or ``OP`` (``payload[i]`` = ``(opdef, operand ids,
     params)``); ``keys[i]`` the graph node; ``shapes``/``dtypes`` the static
-    shape and dtype (``None`` if unknown).  ``alias`` maps every graph key to
-    the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
+    shape and dtype (``None`` if unknown); ``scalar`` whether a float64 scalar,
+    ``plain`` whether one that is not a constant.  ``alias`` maps every forward
+    key (and the backward graph's gradient keys) to the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
     simplifier what is known about each id.
     """
 
     def __init__(self):
         self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
         self.shapes, self.dtypes, self.scalar = [], [], []
+        self.plain = []  # float64 scalars that are not constants (the fast path of lowering)
         self.alias = {}
         self.uniforms = {}
         self.floats = {}
@@ -90,6 +94,7 @@ class Program(Facts):
         self.shapes.append(shape)
         self.dtypes.append(dtype)
         self.scalar.append(shape == () and dtype == F8)
+        self.plain.append(kind != CONST and shape == () and dtype == F8)
         return len(self.kinds) - 1
 
 
@@ -100,28 +105,59 @@ def lower_records(graph, records, output, signature, plan):
     gives it (what ``gc.grad`` makes its DiGraph of; operands are list
     indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
     str)`` of its feed, in the order of the generated function's parameters;
-    ``plan`` is the forward graph's :func:`~gcompile.plan`.
+    ``plan`` is the forward graph's :func:`~gcompile.plan`.  ``prog.alias``
+    maps the forward keys and the gradients' keys (``meta["grads"]``) to ids.
     """
     names, attrs, operands, meta = records
     prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
-    alias = prog.alias
+    alias, floats = prog.alias, prog.floats
+    kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
+    shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
     ids = [0] * len(names)
     opdefs = {}
     for i, data in enumerate(attrs):
         v, name = names[i], data["op"]
         if data["role"] == "forward_value":
-            if v not in alias:
+            j = alias.get(v)
+            if j is None:
                 raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
                                  f"for the output")
-            ids[i] = alias[v]
-        elif name == "const":
-            ids[i] = _add_const(prog, v, const_value(data["value"], v), name)
+            ids[i] = j
+            continue
+        if name == "const":
+            value = data["value"]
+            j = floats.get(value) if type(value) is float and value else None
+            ids[i] = _add_const(prog, v, const_value(value, v), name) if j is None else j
+            continue
+        found = opdefs.get(name)
+        if found is None:
+            opdef = lookup(name, node=v)
+            found = opdefs[name] = (opdef, _fast(opdef) if not opdef.params else 0)
+        opdef, fast = found
+        args = operands[i]
+        if fast == 2 and len(args) == 2:
+            a, b = ids[args[0]], ids[args[1]]
+            if plain[a] and plain[b]:  # _add_plain written inline: most ops of big scalar graphs
+                ids[i] = len(kinds)
+                kinds.append(OP)
+                payload.append((opdef, (a, b), {}))
+                keys.append(v)
+                op_names.append(name)
+                shapes.append(())
+                dtypes.append(F8)
+                scalar.append(True)
+                plain.append(True)
+                continue
+            args = (a, b)
         else:
-            opdef = opdefs.get(name)
-            if opdef is None:
-                opdef = opdefs[name] = lookup(name, node=v)
-            params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-            ids[i] = _add_op(prog, v, opdef, [ids[u] for u in operands[i]], params)
+            args = tuple([ids[u] for u in args])
+        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
+        ids[i] = _add_plain(prog, v, opdef, args, params) if fast == 1 and plain[args[0]] \
+            else _add_op(prog, v, opdef, args, params)
+    wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of all
+    # of them cost as much as the rest of this loop)
+    for i in compress(range(len(names)), map(wanted.__contains__, names)):
+        alias[names[i]] = ids[i]
     return prog
 
 
@@ -129,14 +165,36 @@ def _lower_forward(graph, p, targets, signature):
     prog = Program()
     nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
+    alias, ops, operands, params = prog.alias, p.ops, p.operands, p.params
+    kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
+    shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
+    fast = {}
     for v in demand_order(p, targets):
-        if v in p.ops:
-            _add_op(prog, v, p.ops[v], [prog.alias[u] for u in p.operands[v]], p.params[v])
-        elif nodes[v]["op"] == "const":
-            _add_const(prog, v, const_value(nodes[v]["value"], v))
+        opdef = ops.get(v)
+        if opdef is None:
+            if nodes[v]["op"] == "const":
+                alias[v] = _add_const(prog, v, const_value(nodes[v]["value"], v))
+            else:
+                shape, dtype = signature[v]
+                alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
+            continue
+        args = tuple([alias[u] for u in operands[v]])
+        kind = fast.get(id(opdef))
+        if kind is None:
+            kind = fast[id(opdef)] = _fast(opdef)
+        if kind and plain[args[0]] and (kind == 1 or (
+                len(args) == 2 and plain[args[1]] and not params[v])):
+            alias[v] = len(kinds)  # _add_plain written inline: most ops of big scalar graphs
+            kinds.append(OP)
+            payload.append((opdef, args, params[v]))
+            keys.append(v)
+            op_names.append(opdef.name)
+            shapes.append(())
+            dtypes.append(F8)
+            scalar.append(True)
+            plain.append(True)
         else:
-            shape, dtype = signature[v]
-            prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
+            alias[v] = _add_op(prog, v, opdef, args, params[v])
     prog.inputs = list(inputs)
     return prog
 
@@ -182,10 +240,9 @@ def _add_const(prog, key, value, op_name="const"):
         if i is None:
             i = prog.floats[value] = prog.add(CONST, value, key, op_name, (), F8)
             prog.uniforms[i] = value
-        prog.alias[key] = i
         return i
     shape = tuple(getattr(value, "shape", ()))
-    i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
+    i = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
     same = uniform(value)
     if same is not None:
         prog.uniforms[i] = same
@@ -200,6 +257,37 @@ def _shape(opdef, key, shapes, params):
         return opdef.infer_shape(shapes, params)
     except GraphError as err:
         raise node_error(key, opdef.name, err) from None
+
+
+def _add_plain(prog, key, opdef, ids, params):
+    """Append ``opdef(*ids)`` whose operands are all ``prog.plain`` and ``_fast(opdef)``.
+
+    The fast path of big scalar graphs: an elementwise op keeping float64 whose
+    operands are float64 scalars, none a constant, has a float64 scalar result,
+    and :func:`gcompile.simplify.simplify` has nothing to say about it (the
+    identities need a constant operand, folding needs all of them; involutions,
+    shape-only ops and no-ops on equal shapes are not :func:`_fast`).
+    """
+    i = len(prog.kinds)
+    prog.kinds.append(OP)
+    prog.payload.append((opdef, ids, params))
+    prog.keys.append(key)
+    prog.op_names.append(opdef.name)
+    prog.shapes.append(())
+    prog.dtypes.append(F8)
+    prog.scalar.append(True)
+    prog.plain.append(True)
+    return i
+
+
+def _fast(opdef):
+    """1: a unary op of the fast path, 2: a binary one, 0: neither (see :func:`_op_adder`)."""
+    if not opdef.elementwise or not opdef.keeps_float64 or opdef.shape_only \
+            or opdef.noop_if_same_shape or opdef.involution:
+        return 0
+    if opdef.arity == 1:
+        return 1
+    return 2 if opdef.arity == 2 and opdef.broadcasts else 0
 
 
 def _add_op(prog, key, opdef, ids, params):
@@ -218,7 +306,6 @@ def _add_op(prog, key, opdef, ids, params):
         if found is not None:
             prog.folded += 1
             if found[0] == ALIAS:
-                prog.alias[key] = found[1]
                 return found[1]
             if found[0] != REWRITE:
                 return _add_const(prog, key, found[1], opdef.name)
@@ -229,5 +316,4 @@ def _add_op(prog, key, opdef, ids, params):
         found = specialize(opdef, ids, params, prog)
         if found is not None:
             opdef, ids, params = found
-    i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
-    return i
+    return prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
