@@ -199,10 +199,11 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     return bwd
 
 
-def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
+def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static=None):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
     :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
-    Operand ids index the same lists; every node comes after its operands."""
+    Operand ids index the same lists; every node comes after its operands.  ``static``:
+    ``infer_shapes(graph, shapes, plan=plan)`` when the caller has it already."""
     p = plan or make_plan(graph)
     (output,) = as_node_list(graph, [output], "output") if _hashable(output) else (None,)
     if output is None:
@@ -210,7 +211,8 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None):
     wrt = as_node_list(graph, wrt, "wrt")
     if len(set(wrt)) != len(wrt):
         raise GraphError(f"wrt lists a node twice: {wrt!r}")
-    static = infer_shapes(graph, shapes, plan=p)
+    if static is None:
+        static = infer_shapes(graph, shapes, plan=p)
     active = active_nodes(graph, wrt, output)
     b = _Builder(graph, static)
     frag = Fragment(b, shapes=static)

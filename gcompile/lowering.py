@@ -113,6 +113,7 @@ def lower_records(graph, records, output, signature, plan):
     alias, floats = prog.alias, prog.floats
     kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
     shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
+    uniforms = prog.uniforms
     ids = [0] * len(names)
     opdefs = {}
     for i, data in enumerate(attrs):
@@ -132,12 +133,29 @@ def lower_records(graph, records, output, signature, plan):
         found = opdefs.get(name)
         if found is None:
             opdef = lookup(name, node=v)
-            found = opdefs[name] = (opdef, _fast(opdef) if not opdef.params else 0)
-        opdef, fast = found
+            fast = _fast(opdef) if not opdef.params else 0
+            found = opdefs[name] = (opdef, fast, _units(opdef) if fast == 2 else None)
+        opdef, fast, units = found
         args = operands[i]
         if fast == 2 and len(args) == 2:
             a, b = ids[args[0]], ids[args[1]]
-            if plain[a] and plain[b]:  # _add_plain written inline: most ops of big scalar graphs
+            pa = plain[a]
+            if pa or plain[b]:
+                if not (pa and plain[b]):  # one float64 scalar constant: simplify, written inline
+                    c = b if pa else a
+                    unit = uniforms.get(c)
+                    if unit is None or not scalar[c]:
+                        ids[i] = _add_op(prog, v, opdef, (a, b), {})
+                        continue
+                    identity, rewrites = units[c == b]
+                    if unit == identity:  # x * 1, x + 0, ...: x itself
+                        prog.folded += 1
+                        ids[i] = a if pa else b
+                        continue
+                    if unit in rewrites:  # x * -1 -> neg(x), ...
+                        ids[i] = _add_op(prog, v, opdef, (a, b), {})
+                        continue
+                # _add_plain written inline: most ops of big scalar graphs
                 ids[i] = len(kinds)
                 kinds.append(OP)
                 payload.append((opdef, (a, b), {}))
@@ -288,6 +306,14 @@ def _fast(opdef):
     if opdef.arity == 1:
         return 1
     return 2 if opdef.arity == 2 and opdef.broadcasts else 0
+
+
+def _units(opdef):
+    """Per operand position of a binary op: ``(identity, rewrite constants)``, the constants
+    :func:`gcompile.simplify.simplify` turns the op into its other operand or a unary op at."""
+    identity = tuple(opdef.identity) + (None, None)
+    return tuple((identity[pos], tuple(c for p, c, _ in opdef.unary_when if p == pos))
+                 for pos in (0, 1))
 
 
 def _add_op(prog, key, opdef, ids, params):
