@@ -47,14 +47,18 @@ class Program(Facts):
     params)``); ``keys[i]`` the graph node; ``shapes``/``dtypes`` the static
     shape and dtype (``None`` if unknown); ``scalar`` whether a float64 scalar,
     ``plain`` whether one that is not a constant.  ``alias`` maps every forward
-    key (and the backward graph's gradient keys) to the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
-    simplifier what is known about each id.
+    key (and the backward graph's gradient keys) to the id holding its value.
+    As :class:`gcompile.simplify.Facts` it tells the simplifier what is known
+    about each id.
     """
 
-    def __init__(self):
-        self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
-        self.shapes, self.dtypes, self.scalar = [], [], []
-        self.plain = []  # float64 scalars that are not constants (the fast path of lowering)
+    def __init__(self, capacity=0):
+        # ``kinds``, ``shapes``, ``dtypes``, ``scalar``, ``plain`` are made ``capacity`` long
+        # with the values of a float64 scalar op, so lowering's fast path writes none of them;
+        # :meth:`trim` cuts them to the ids used (``len(payload)``)
+        self.payload, self.keys, self.op_names = [], [], []
+        self.kinds, self.shapes, self.dtypes = [OP] * capacity, [()] * capacity, [F8] * capacity
+        self.scalar, self.plain = [True] * capacity, [True] * capacity
         self.alias = {}
         self.uniforms = {}
         self.floats = {}
@@ -87,15 +91,28 @@ class Program(Facts):
         return value
 
     def add(self, kind, payload, key, op_name, shape, dtype):
-        self.kinds.append(kind)
+        i = len(self.payload)
         self.payload.append(payload)
         self.keys.append(key)
         self.op_names.append(op_name)
-        self.shapes.append(shape)
-        self.dtypes.append(dtype)
-        self.scalar.append(shape == () and dtype == F8)
-        self.plain.append(kind != CONST and shape == () and dtype == F8)
-        return len(self.kinds) - 1
+        scalar = shape == () and dtype == F8
+        if i < len(self.kinds):
+            self.kinds[i], self.shapes[i], self.dtypes[i] = kind, shape, dtype
+            self.scalar[i], self.plain[i] = scalar, scalar and kind != CONST
+        else:
+            self.kinds.append(kind)
+            self.shapes.append(shape)
+            self.dtypes.append(dtype)
+            self.scalar.append(scalar)
+            self.plain.append(scalar and kind != CONST)
+        return i
+
+    def trim(self):
+        """Cut the lists made ``capacity`` long to the ids in use."""
+        n = len(self.payload)
+        for column in (self.kinds, self.shapes, self.dtypes, self.scalar, self.plain):
+            del column[n:]
+        return self
 
 
 def lower_records(graph, records, output, signature, plan):
@@ -109,26 +126,29 @@ def lower_records(graph, records, output, signature, plan):
     maps the forward keys and the gradients' keys (``meta["grads"]``) to ids.
     """
     names, attrs, operands, meta = records
-    prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
+    # room for every record: a node makes one id at most
+    prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature,
+                          spare=len(names))
     alias, floats = prog.alias, prog.floats
     kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
     shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
     uniforms = prog.uniforms
-    ids = [0] * len(names)
+    ids = []
+    ids_append = ids.append
     opdefs = {}
-    for i, data in enumerate(attrs):
-        v, name = names[i], data["op"]
+    for v, data, args in zip(names, attrs, operands):
+        name = data["op"]
         if data["role"] == "forward_value":
             j = alias.get(v)
             if j is None:
                 raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
                                  f"for the output")
-            ids[i] = j
+            ids_append(j)
             continue
         if name == "const":
             value = data["value"]
             j = floats.get(value) if type(value) is float and value else None
-            ids[i] = _add_const(prog, v, const_value(value, v), name) if j is None else j
+            ids_append(_add_const(prog, v, const_value(value, v), name) if j is None else j)
             continue
         found = opdefs.get(name)
         if found is None:
@@ -136,7 +156,6 @@ def lower_records(graph, records, output, signature, plan):
             fast = _fast(opdef) if not opdef.params else 0
             found = opdefs[name] = (opdef, fast, _units(opdef) if fast == 2 else None)
         opdef, fast, units = found
-        args = operands[i]
         if fast == 2 and len(args) == 2:
             a, b = ids[args[0]], ids[args[1]]
             pa = plain[a]
@@ -145,42 +164,38 @@ def lower_records(graph, records, output, signature, plan):
                     c = b if pa else a
                     unit = uniforms.get(c)
                     if unit is None or not scalar[c]:
-                        ids[i] = _add_op(prog, v, opdef, (a, b), {})
+                        ids_append(_add_op(prog, v, opdef, (a, b), {}))
                         continue
                     identity, rewrites = units[c == b]
                     if unit == identity:  # x * 1, x + 0, ...: x itself
                         prog.folded += 1
-                        ids[i] = a if pa else b
+                        ids_append(a if pa else b)
                         continue
                     if unit in rewrites:  # x * -1 -> neg(x), ...
-                        ids[i] = _add_op(prog, v, opdef, (a, b), {})
+                        ids_append(_add_op(prog, v, opdef, (a, b), {}))
                         continue
-                # _add_plain written inline: most ops of big scalar graphs
-                ids[i] = len(kinds)
-                kinds.append(OP)
+                # _add_plain written inline: most ops of big scalar graphs (capacity suffices)
+                ids_append(len(payload))
                 payload.append((opdef, (a, b), {}))
                 keys.append(v)
                 op_names.append(name)
-                shapes.append(())
-                dtypes.append(F8)
-                scalar.append(True)
-                plain.append(True)
                 continue
             args = (a, b)
         else:
             args = tuple([ids[u] for u in args])
         params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-        ids[i] = _add_plain(prog, v, opdef, args, params) if fast == 1 and plain[args[0]] \
-            else _add_op(prog, v, opdef, args, params)
+        ids_append(_add_plain(prog, v, opdef, args, params) if fast == 1 and plain[args[0]]
+                   else _add_op(prog, v, opdef, args, params))
     wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of all
     # of them cost as much as the rest of this loop)
     for i in compress(range(len(names)), map(wanted.__contains__, names)):
         alias[names[i]] = ids[i]
-    return prog
+    return prog.trim()
 
 
-def _lower_forward(graph, p, targets, signature):
-    prog = Program()
+def _lower_forward(graph, p, targets, signature, spare=0):
+    """The forward part of :func:`lower_records` (with room for ``spare`` more ids)."""
+    prog = Program(len(p.order) + spare)
     nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
     alias, ops, operands, params = prog.alias, p.ops, p.operands, p.params
@@ -202,19 +217,14 @@ def _lower_forward(graph, p, targets, signature):
             kind = fast[id(opdef)] = _fast(opdef)
         if kind and plain[args[0]] and (kind == 1 or (
                 len(args) == 2 and plain[args[1]] and not params[v])):
-            alias[v] = len(kinds)  # _add_plain written inline: most ops of big scalar graphs
-            kinds.append(OP)
+            alias[v] = len(payload)  # _add_plain inline: most ops of big scalar graphs
             payload.append((opdef, args, params[v]))
             keys.append(v)
             op_names.append(opdef.name)
-            shapes.append(())
-            dtypes.append(F8)
-            scalar.append(True)
-            plain.append(True)
         else:
             alias[v] = _add_op(prog, v, opdef, args, params[v])
     prog.inputs = list(inputs)
-    return prog
+    return prog if spare else prog.trim()
 
 
 def demand_order(p, targets):
@@ -286,16 +296,12 @@ def _add_plain(prog, key, opdef, ids, params):
     identities need a constant operand, folding needs all of them; involutions,
     shape-only ops and no-ops on equal shapes are not :func:`_fast`).
     """
-    i = len(prog.kinds)
-    prog.kinds.append(OP)
-    prog.payload.append((opdef, ids, params))
+    if len(prog.payload) >= len(prog.kinds):
+        return prog.add(OP, (opdef, ids, params), key, opdef.name, (), F8)
+    prog.payload.append((opdef, ids, params))  # the other columns hold a scalar op already
     prog.keys.append(key)
     prog.op_names.append(opdef.name)
-    prog.shapes.append(())
-    prog.dtypes.append(F8)
-    prog.scalar.append(True)
-    prog.plain.append(True)
-    return i
+    return len(prog.payload) - 1
 
 
 def _fast(opdef):
