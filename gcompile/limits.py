@@ -199,7 +199,8 @@ def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
         if opdef is None:
             shape = _inferred_leaf(nodes[v], v, leaf_shapes)
         else:
-            args = [out[u] for u in operands[v]]
+            args = operands[v]
+            args = [out[args[0]], out[args[1]]] if len(args) == 2 else [out[u] for u in args]
             if args.count(()) == len(args) and opdef.elementwise and not params[v]:
                 shape = ()  # scalars stay scalars: no shape rule to run (W1's every node)
             else:

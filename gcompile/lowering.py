@@ -181,6 +181,8 @@ def lower_records(graph, records, output, signature, plan):
                 op_names.append(name)
                 continue
             args = (a, b)
+        elif len(args) == 1:
+            args = (ids[args[0]],)
         else:
             args = tuple([ids[u] for u in args])
         params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
@@ -211,7 +213,9 @@ def _lower_forward(graph, p, targets, signature, spare=0):
                 shape, dtype = signature[v]
                 alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
             continue
-        args = tuple([alias[u] for u in operands[v]])
+        args = operands[v]
+        args = (alias[args[0]], alias[args[1]]) if len(args) == 2 else \
+            (alias[args[0]],) if len(args) == 1 else tuple([alias[u] for u in args])
         kind = fast.get(id(opdef))
         if kind is None:
             kind = fast[id(opdef)] = _fast(opdef)
