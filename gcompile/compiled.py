@@ -18,7 +18,8 @@ fused table op computing them the same way (softmax, sigmoid:
 ops (:mod:`gcompile.specialize`).  With ``backend="native"`` (or ``"auto"``,
 for large all-scalar programs, when numba is installed) the program runs as an
 instruction tape in one numba kernel instead (:mod:`gcompile.native`; ``f.tape``
-lists it, ``f.source`` still shows the equivalent Python).  Each intermediate is released (``del``) on the line
+lists it, ``f.source`` still shows the equivalent Python, lowered again and
+written on first access: the program is not kept).  Each intermediate is released (``del``) on the line
 that reads it last; ``f.peak_bytes(feeds)`` reports the peak bytes one call
 allocates (measured with :mod:`tracemalloc`).
 
