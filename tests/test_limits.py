@@ -182,3 +182,20 @@ def test_checked_shapes_reads_list_consts_as_both_rules_do():
     g.add_edge("x", "y", arg=1)
     p = gc.plan(g)
     assert limits.checked_shapes(g, p, {"x": ()}) == gc.infer_shapes(g, {"x": ()}, plan=p)
+
+
+def test_compile_counts_the_users_graph_when_fusion_adds_nodes(monkeypatch):
+    """softmax_cross_entropy is split into added nodes: the limit still reads the user's graph."""
+    from test_fusion import _sce_feeds, sce_graph
+    g, feeds = sce_graph(), _sce_feeds(0)
+    f = gc.compile(g, "L", ["W"], feeds=feeds)
+    assert f._fused_graph is not g  # the split path (limits.check_sizes, then infer_shapes)
+    value, _ = f(feeds)
+    assert np.isfinite(value)
+    monkeypatch.setenv(limits.ENV, "200")  # a, tanh(a) (160 bytes each) and more
+    with pytest.raises(gc.GraphError, match=r"over the limit of 200 bytes"):
+        gc.compile(g, "L", ["W"], feeds=feeds)
+    big = {**feeds, "a": np.ones((5000, 4))}
+    monkeypatch.setenv(limits.ENV, "100K")
+    with pytest.raises(gc.GraphError, match="over the limit"):
+        f(big)
