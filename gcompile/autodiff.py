@@ -242,10 +242,12 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
     return bwd
 
 
-def backward_records(graph, output, wrt, shapes, disconnected, plan=None, *, full=True):
+def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static=None, *,
+                     full=True):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
     :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
-    Operand ids index the same lists; every node comes after its operands.
+    Operand ids index the same lists; every node comes after its operands.  ``static``:
+    ``infer_shapes(graph, shapes, plan=plan)`` when the caller has it already.
 
     Each VJP rule runs once per (op, operand position, parameters, operand
     aliasing, and the shapes when the rule asks for one): what it wrote is kept
@@ -265,7 +267,8 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, *, ful
     wrt = as_node_list(graph, wrt, "wrt")
     if len(set(wrt)) != len(wrt):
         raise GraphError(f"wrt lists a node twice: {wrt!r}")
-    static = infer_shapes(graph, shapes, plan=p)
+    if static is None:
+        static = infer_shapes(graph, shapes, plan=p)
     depends = _depends(p, wrt)
     b = _Builder(graph, static)
     seed = _seed(b, output, static)

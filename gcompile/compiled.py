@@ -18,7 +18,8 @@ fused table op computing them the same way (softmax, sigmoid:
 ops (:mod:`gcompile.specialize`).  With ``backend="native"`` (or ``"auto"``,
 for large all-scalar programs, when numba is installed) the program runs as an
 instruction tape in one numba kernel instead (:mod:`gcompile.native`; ``f.tape``
-lists it, ``f.source`` still shows the equivalent Python).  Each intermediate is released (``del``) on the line
+lists it, ``f.source`` still shows the equivalent Python, lowered again and
+written on first access: the program is not kept).  Each intermediate is released (``del``) on the line
 that reads it last; ``f.peak_bytes(feeds)`` reports the peak bytes one call
 allocates (measured with :mod:`tracemalloc`).
 
@@ -64,8 +65,8 @@ from .errors import GraphError, describe_value
 from .evaluate import evaluate
 from .feeds import MISSING, check_shape, read_input
 from .fusion import fuse
-from .graph import ancestors, as_node_list, plan as make_plan
-from .limits import check_sizes
+from .graph import as_node_list, node_dicts, plan as make_plan
+from .limits import check_sizes, checked_shapes
 from . import native
 from .emit import emit
 from .lowering import F8, lower_records
@@ -139,6 +140,15 @@ class CompiledGradient:
         if backend == "native":
             native.require()
         self.backend = backend
+        with paused_gc():  # millions of small objects and no cycles (see paused_gc)
+            self._setup(graph, output, wrt, release)
+        self.signatures = {}
+        self.fallbacks = 0
+        self._last = None
+        if feeds is not None or all(d is not MISSING for _, d, _ in self._inputs):
+            self._specialize(*self._arguments(feeds or {}))
+
+    def _setup(self, graph, output, wrt, release):
         self._plan = p = make_plan(graph)
         if output is None:
             output = graph.graph.get("output")
@@ -152,22 +162,16 @@ class CompiledGradient:
             raise GraphError(f"wrt lists a node twice: {self.wrt!r}")
         self.graph = graph
         self.release = release
-        self._fingerprint = (graph.number_of_nodes(), graph.number_of_edges())
-        wanted = ancestors(graph, [self.output] + self.wrt)
-        nodes = graph.nodes
+        self._fingerprint = _fingerprint(graph)
+        wanted = _ancestors(p, [self.output] + self.wrt)
+        nodes = node_dicts(graph)[0]
+        leaves = [v for v in p.order if v not in p.ops]
         self._inputs = [(v, nodes[v].get("value", MISSING), _declared(nodes[v]))
-                        for v in p.order if v not in p.ops and v in wanted
-                        and nodes[v]["op"] == "input"]
-        consts = {v: nodes[v].get("value") for v in p.order if v not in p.ops
-                  and nodes[v]["op"] == "const"}
+                        for v in leaves if v in wanted and nodes[v]["op"] == "input"]
+        consts = {v: nodes[v].get("value") for v in leaves if nodes[v]["op"] == "const"}
         # what gc.grad's records and the lowering read: compositions fused (gcompile.fusion)
         self._fused = fuse(p, {self.output, *self.wrt}, consts, graph)
         self._fused_graph = getattr(self._fused, "graph", None) or graph  # holds added nodes
-        self.signatures = {}
-        self.fallbacks = 0
-        self._last = None
-        if feeds is not None or all(d is not MISSING for _, d, _ in self._inputs):
-            self._specialize(*self._arguments(feeds or {}))
 
     def __call__(self, feeds):
         """Return ``(value, {wrt node: gradient})`` at ``feeds``."""
@@ -212,7 +216,7 @@ class CompiledGradient:
         """The generated code for the signature of ``feeds`` (compiling it if needed)."""
         args, sig = self._arguments(feeds)
         entry = self.signatures.get(sig) or self._specialize(args, sig)
-        return _source(entry)
+        return _source(self, entry)
 
     def _arguments(self, feeds):
         """Positional arguments and signature; bad feeds are a GraphError naming the input."""
@@ -246,27 +250,16 @@ class CompiledGradient:
             return self._build(sig, xp)
 
     def _build(self, sig, xp=np):
-        if self._fingerprint != (self.graph.number_of_nodes(), self.graph.number_of_edges()):
+        if self._fingerprint != _fingerprint(self.graph):
             raise GraphError("the graph changed after gc.compile: compile it again")
         signature = {}
         for (node, _, _), key in zip(self._inputs, sig):
             signature[node] = ((), F8) if key is _SCALAR else (key[1], key[0][1:])
-        shapes = {node: s for node, (s, _) in signature.items()}
-        check_sizes(self.graph, self._plan, shapes)  # memory limit: gcompile.limits
         t0 = time.perf_counter()
-        # gc.grad's records, lowered without building its DiGraph (same program)
-        records = backward_records(self._fused_graph, self.output, self.wrt, shapes, "zero",
-                                   self._fused, full=False)
-        t1 = time.perf_counter()
-        prog = lower_records(self._fused_graph, records, self.output, signature, self._fused)
-        if xp is not np:  # no math.* on a tensor: every node calls the namespace
-            prog.scalar = [False] * len(prog.scalar)
-        grads = records[3]["grads"]
-        del records
-        targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
-        t2 = time.perf_counter()
+        prog, targets = self._lower(signature, xp)
+        t1, t2 = self._times
         if self.backend != "python" and xp is np:
-            entry = self._native(prog, targets, len(sig), t1 - t0, t2 - t1)
+            entry = self._native(prog, targets, len(sig), t1 - t0, t2 - t1, signature)
             if entry is not None:
                 self.signatures[sig] = entry
                 self._last = sig
@@ -291,7 +284,39 @@ class CompiledGradient:
         self._last = sig
         return entry
 
-    def _native(self, prog, targets, n_args, grad_s, lower_s):
+    def _lower(self, signature, xp=np):
+        """The lowered program of ``signature`` and the ids of its targets (output, gradients)."""
+        shapes = {node: s for node, (s, _) in signature.items()}
+        graph, fused = self._fused_graph, self._fused
+        if graph is self.graph:  # the memory limit (gcompile.limits) and the shapes in one walk
+            static = checked_shapes(graph, fused, shapes)
+        else:  # fusion added nodes: the limit counts the user's graph, as it always has
+            check_sizes(self.graph, self._plan, shapes)
+            static = None
+        # gc.grad's records, lowered without building its DiGraph (same program)
+        records = backward_records(graph, self.output, self.wrt, shapes, "zero", fused,
+                                   static=static, full=False)
+        del static
+        t2 = time.perf_counter()
+        prog = lower_records(graph, records, self.output, signature, fused)
+        if xp is not np:  # no math.* on a tensor: every node calls the namespace
+            prog.scalar = [False] * len(prog.scalar)
+        grads = records[3]["grads"]
+        del records
+        targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
+        self._times = (t2, time.perf_counter())
+        return prog, targets
+
+    def _source_of(self, signature):
+        """The Python source of a native entry, lowered again when asked (the program is not
+        kept: its objects would cost the garbage collector more than lowering costs)."""
+        if self._fingerprint != _fingerprint(self.graph):
+            raise GraphError("the graph changed after gc.compile: compile it again")
+        with paused_gc():
+            prog, targets = self._lower(signature)
+            return emit(prog, targets, release=self.release)
+
+    def _native(self, prog, targets, n_args, grad_s, lower_s, signature):
         """The native entry of ``prog``, or ``None`` (Python) where the tape does not apply."""
         if self.backend == "auto" and not native.available():
             return None
@@ -305,9 +330,8 @@ class CompiledGradient:
         if self.backend == "auto" and len(tape.code) < native.AUTO_MIN:
             return None
         tape.warm()  # load the kernel (numba's cache) now, not in the first call
-        release = self.release
         return {"fn": tape, "tape": tape, "backend": "native", "filename": None,
-                "emit": lambda: emit(prog, targets, release=release),
+                "signature": signature,  # the source is written when asked: _source
                 "lines": len(tape.code), "values": len(tape.slots), "folded": prog.folded,
                 "seconds": {"grad": grad_s, "lower": lower_s,
                             "emit": time.perf_counter() - t0, "compile": 0.0}}
@@ -321,7 +345,7 @@ class CompiledGradient:
     @property
     def source(self):
         """The generated code of the latest signature, commented (``""`` before the first)."""
-        return "" if self._last is None else _source(self.signatures[self._last])
+        return "" if self._last is None else _source(self, self.signatures[self._last])
 
     def _interpret(self, feeds):
         """The interpreter's answer (or its GraphError naming the node)."""
@@ -336,13 +360,32 @@ class CompiledGradient:
                 f"{len(self.signatures)} signature(s)>")
 
 
-def _source(entry):
+def _ancestors(p, targets):
+    """The nodes ``targets`` depend on, ``targets`` included (the plan's order, backwards)."""
+    seen = set(targets)
+    operands = p.operands
+    for v in reversed(p.order):
+        if v in seen:
+            args = operands.get(v)
+            if args:
+                seen.update(args)
+    return seen
+
+
+def _fingerprint(graph):
+    """``(nodes, edges)`` of ``graph``: a change after compiling is refused (counted without
+    networkx's views, which cost a call per node)."""
+    succ = node_dicts(graph, succ=True)[2]
+    return len(succ), sum(map(len, succ.values()))
+
+
+def _source(compiled, entry):
     """Write an entry's commented source once (comments cost time: only when asked)."""
     if "source" not in entry:
         if "emitted" in entry:
             source = entry.pop("emitted").code(comments=True)
-        else:  # native: the same program as Python, written when asked
-            source = entry.pop("emit")().code(comments=True)
+        else:  # native: the same program as Python, lowered again and written when asked
+            source = compiled._source_of(entry["signature"]).code(comments=True)
         if entry["filename"] is not None:
             linecache.cache[entry["filename"]] = (len(source), None, source.splitlines(True),
                                                   entry["filename"])

@@ -40,11 +40,12 @@ import math
 import os
 import re
 
-from .errors import GraphError
+from .errors import GraphError, node_error
 from .nxdicts import node_dicts
+from .shapes import infer_shapes, shape_of
 
 __all__ = ["ENV", "DEFAULT_FRACTION", "ITEMSIZE", "physical_memory", "parse_bytes", "max_bytes",
-           "check_sizes", "check_op", "check_shape", "human"]
+           "check_sizes", "checked_shapes", "check_op", "check_shape", "human"]
 
 #: The environment variable that sets the limit.
 ENV = "GCOMPILE_MAX_BYTES"
@@ -160,14 +161,91 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
         if size > biggest:
             biggest, where = size, (v, opdef, shape)
         if total > limit:
-            more = " or more" if v != last else ""
-            v, opdef, shape = where
-            what = f"node {v!r}" + (f" (op {opdef.name!r})" if opdef is not None else "")
-            raise GraphError(f"the graph's tensors would take {human(total)}{more}, over the "
-                             f"limit of "
-                             f"{human(limit)} ({ENV} or max_bytes=): {what} alone has shape "
-                             f"{tuple(shape)}, {human(biggest)}")
+            _refuse(total, limit, where, biggest, v != last)
     return total
+
+
+def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
+    """:func:`check_sizes` and :func:`gcompile.infer_shapes` in one walk: the static shapes.
+
+    Returns what ``infer_shapes(graph, leaf_shapes, plan=plan)`` returns, after
+    refusing (as :func:`check_sizes`, first) a graph whose tensors pass the
+    limit; a shape error is raised as ``infer_shapes`` raises it, once the
+    whole graph is known to fit.  ``gc.compile`` calls it once per signature.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from gcompile.graph import plan
+    >>> g = nx.DiGraph([("x", "s")]); g.nodes["x"]["op"] = "input"
+    >>> g.nodes["s"].update(op="sum", axis=0)
+    >>> checked_shapes(g, plan(g), {"x": (4, 3)})
+    {'x': (4, 3), 's': (3,)}
+    """
+    nodes = node_dicts(graph)[0]
+    leaf_shapes = leaf_shapes or {}
+    for v in plan.order:  # leaves the two rules read differently: one walk each, as before
+        if v not in plan.ops and _leaf_shape(nodes[v], leaf_shapes.get(v)) != \
+                _inferred_leaf(nodes[v], v, leaf_shapes):
+            check_sizes(graph, plan, leaf_shapes, limit=limit)
+            return infer_shapes(graph, leaf_shapes, plan=plan)
+    limit = max_bytes(limit)
+    ops, operands, params = plan.ops, plan.operands, plan.params
+    out = {}
+    total, biggest, where, failed = 0, -1, None, None
+    last = plan.order[-1] if plan.order else None
+    for v in plan.order:
+        opdef = ops.get(v)
+        if opdef is None:
+            shape = _inferred_leaf(nodes[v], v, leaf_shapes)
+        else:
+            args = operands[v]
+            args = [out[args[0]], out[args[1]]] if len(args) == 2 else [out[u] for u in args]
+            if args.count(()) == len(args) and opdef.elementwise and not params[v]:
+                shape = ()  # scalars stay scalars: no shape rule to run (W1's every node)
+            else:
+                try:
+                    shape = opdef.infer_shape(args, params[v])
+                except GraphError as err:
+                    shape, failed = None, failed or node_error(v, opdef.name, err)
+                except (TypeError, ValueError) as err:
+                    shape, failed = None, failed or node_error(
+                        v, opdef.name, f"bad parameters {params[v]!r}: {err}")
+                except Exception as err:  # noqa: BLE001 -- raised as infer_shapes raises it
+                    shape, failed = None, failed or err
+        out[v] = shape
+        if not shape or limit is None:
+            continue
+        try:
+            size = math.prod(int(d) for d in shape) * ITEMSIZE
+        except (TypeError, ValueError):
+            continue
+        total += size
+        if size > biggest:
+            biggest, where = size, (v, opdef, shape)
+        if total > limit:
+            _refuse(total, limit, where, biggest, v != last)
+    if failed is not None:
+        raise failed
+    return out
+
+
+def _inferred_leaf(data, v, given):
+    """A leaf's shape as :func:`gcompile.infer_shapes` reads it."""
+    if v in given:
+        return shape_of(given[v])
+    if data["op"] == "input" and data.get("shape") is not None:
+        return tuple(data["shape"])
+    return shape_of(data.get("value"))
+
+
+def _refuse(total, limit, where, biggest, more):
+    v, opdef, shape = where
+    what = f"node {v!r}" + (f" (op {opdef.name!r})" if opdef is not None else "")
+    raise GraphError(f"the graph's tensors would take {human(total)}{' or more' if more else ''}, "
+                     f"over the limit of "
+                     f"{human(limit)} ({ENV} or max_bytes=): {what} alone has shape "
+                     f"{tuple(shape)}, {human(biggest)}")
 
 
 def check_op(opdef, node, args, params, limit=None):

@@ -24,6 +24,8 @@ Examples
 """
 from __future__ import annotations
 
+from itertools import compress
+
 import numpy as np
 
 from .errors import GraphError, node_error
@@ -43,14 +45,20 @@ class Program(Facts):
     ``kinds[i]`` is ``INPUT`` (``payload[i]`` = input position), ``CONST``
     (``payload[i]`` = value) or ``OP`` (``payload[i]`` = ``(opdef, operand ids,
     params)``); ``keys[i]`` the graph node; ``shapes``/``dtypes`` the static
-    shape and dtype (``None`` if unknown).  ``alias`` maps every graph key to
-    the id holding its value.  As :class:`gcompile.simplify.Facts` it tells the
-    simplifier what is known about each id.
+    shape and dtype (``None`` if unknown); ``scalar`` whether a float64 scalar,
+    ``plain`` whether one that is not a constant.  ``alias`` maps every forward
+    key (and the backward graph's gradient keys) to the id holding its value.
+    As :class:`gcompile.simplify.Facts` it tells the simplifier what is known
+    about each id.
     """
 
-    def __init__(self):
-        self.kinds, self.payload, self.keys, self.op_names = [], [], [], []
-        self.shapes, self.dtypes, self.scalar = [], [], []
+    def __init__(self, capacity=0):
+        # ``kinds``, ``shapes``, ``dtypes``, ``scalar``, ``plain`` are made ``capacity`` long
+        # with the values of a float64 scalar op, so lowering's fast path writes none of them;
+        # :meth:`trim` cuts them to the ids used (``len(payload)``)
+        self.payload, self.keys, self.op_names = [], [], []
+        self.kinds, self.shapes, self.dtypes = [OP] * capacity, [()] * capacity, [F8] * capacity
+        self.scalar, self.plain = [True] * capacity, [True] * capacity
         self.alias = {}
         self.uniforms = {}
         self.floats = {}
@@ -83,14 +91,28 @@ class Program(Facts):
         return value
 
     def add(self, kind, payload, key, op_name, shape, dtype):
-        self.kinds.append(kind)
+        i = len(self.payload)
         self.payload.append(payload)
         self.keys.append(key)
         self.op_names.append(op_name)
-        self.shapes.append(shape)
-        self.dtypes.append(dtype)
-        self.scalar.append(shape == () and dtype == F8)
-        return len(self.kinds) - 1
+        scalar = shape == () and dtype == F8
+        if i < len(self.kinds):
+            self.kinds[i], self.shapes[i], self.dtypes[i] = kind, shape, dtype
+            self.scalar[i], self.plain[i] = scalar, scalar and kind != CONST
+        else:
+            self.kinds.append(kind)
+            self.shapes.append(shape)
+            self.dtypes.append(dtype)
+            self.scalar.append(scalar)
+            self.plain.append(scalar and kind != CONST)
+        return i
+
+    def trim(self):
+        """Cut the lists made ``capacity`` long to the ids in use."""
+        n = len(self.payload)
+        for column in (self.kinds, self.shapes, self.dtypes, self.scalar, self.plain):
+            del column[n:]
+        return self
 
 
 def lower_records(graph, records, output, signature, plan):
@@ -100,45 +122,113 @@ def lower_records(graph, records, output, signature, plan):
     gives it (what ``gc.grad`` makes its DiGraph of; operands are list
     indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
     str)`` of its feed, in the order of the generated function's parameters;
-    ``plan`` is the forward graph's :func:`~gcompile.plan`.
+    ``plan`` is the forward graph's :func:`~gcompile.plan`.  ``prog.alias``
+    maps the forward keys and the gradients' keys (``meta["grads"]``) to ids.
     """
     names, attrs, operands, meta = records
-    prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature)
-    alias = prog.alias
-    ids = [0] * len(names)
+    # room for every record: a node makes one id at most
+    prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature,
+                          spare=len(names))
+    alias, floats = prog.alias, prog.floats
+    kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
+    shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
+    uniforms = prog.uniforms
+    ids = []
+    ids_append = ids.append
     opdefs = {}
-    for i, data in enumerate(attrs):
-        v, name = names[i], data["op"]
+    for v, data, args in zip(names, attrs, operands):
+        name = data["op"]
         if data["role"] == "forward_value":
-            if v not in alias:
+            j = alias.get(v)
+            if j is None:
                 raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
                                  f"for the output")
-            ids[i] = alias[v]
-        elif name == "const":
-            ids[i] = _add_const(prog, v, const_value(data["value"], v), name)
+            ids_append(j)
+            continue
+        if name == "const":
+            value = data["value"]
+            j = floats.get(value) if type(value) is float and value else None
+            ids_append(_add_const(prog, v, const_value(value, v), name) if j is None else j)
+            continue
+        found = opdefs.get(name)
+        if found is None:
+            opdef = lookup(name, node=v)
+            fast = _fast(opdef) if not opdef.params else 0
+            found = opdefs[name] = (opdef, fast, _units(opdef) if fast == 2 else None)
+        opdef, fast, units = found
+        if fast == 2 and len(args) == 2:
+            a, b = ids[args[0]], ids[args[1]]
+            pa = plain[a]
+            if pa or plain[b]:
+                if not (pa and plain[b]):  # one float64 scalar constant: simplify, written inline
+                    c = b if pa else a
+                    unit = uniforms.get(c)
+                    if unit is None or not scalar[c]:
+                        ids_append(_add_op(prog, v, opdef, (a, b), {}))
+                        continue
+                    identity, rewrites = units[c == b]
+                    if unit == identity:  # x * 1, x + 0, ...: x itself
+                        prog.folded += 1
+                        ids_append(a if pa else b)
+                        continue
+                    if unit in rewrites:  # x * -1 -> neg(x), ...
+                        ids_append(_add_op(prog, v, opdef, (a, b), {}))
+                        continue
+                # _add_plain written inline: most ops of big scalar graphs (capacity suffices)
+                ids_append(len(payload))
+                payload.append((opdef, (a, b), {}))
+                keys.append(v)
+                op_names.append(name)
+                continue
+            args = (a, b)
+        elif len(args) == 1:
+            args = (ids[args[0]],)
         else:
-            opdef = opdefs.get(name)
-            if opdef is None:
-                opdef = opdefs[name] = lookup(name, node=v)
-            params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
-            ids[i] = _add_op(prog, v, opdef, [ids[u] for u in operands[i]], params)
-    return prog
+            args = tuple([ids[u] for u in args])
+        params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
+        ids_append(_add_plain(prog, v, opdef, args, params) if fast == 1 and plain[args[0]]
+                   else _add_op(prog, v, opdef, args, params))
+    wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of all
+    # of them cost as much as the rest of this loop)
+    for i in compress(range(len(names)), map(wanted.__contains__, names)):
+        alias[names[i]] = ids[i]
+    return prog.trim()
 
 
-def _lower_forward(graph, p, targets, signature):
-    prog = Program()
+def _lower_forward(graph, p, targets, signature, spare=0):
+    """The forward part of :func:`lower_records` (with room for ``spare`` more ids)."""
+    prog = Program(len(p.order) + spare)
     nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
+    alias, ops, operands, params = prog.alias, p.ops, p.operands, p.params
+    kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
+    shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
+    fast = {}
     for v in demand_order(p, targets):
-        if v in p.ops:
-            _add_op(prog, v, p.ops[v], [prog.alias[u] for u in p.operands[v]], p.params[v])
-        elif nodes[v]["op"] == "const":
-            _add_const(prog, v, const_value(nodes[v]["value"], v))
+        opdef = ops.get(v)
+        if opdef is None:
+            if nodes[v]["op"] == "const":
+                alias[v] = _add_const(prog, v, const_value(nodes[v]["value"], v))
+            else:
+                shape, dtype = signature[v]
+                alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
+            continue
+        args = operands[v]
+        args = (alias[args[0]], alias[args[1]]) if len(args) == 2 else \
+            (alias[args[0]],) if len(args) == 1 else tuple([alias[u] for u in args])
+        kind = fast.get(id(opdef))
+        if kind is None:
+            kind = fast[id(opdef)] = _fast(opdef)
+        if kind and plain[args[0]] and (kind == 1 or (
+                len(args) == 2 and plain[args[1]] and not params[v])):
+            alias[v] = len(payload)  # _add_plain inline: most ops of big scalar graphs
+            payload.append((opdef, args, params[v]))
+            keys.append(v)
+            op_names.append(opdef.name)
         else:
-            shape, dtype = signature[v]
-            prog.alias[v] = prog.add(INPUT, inputs[v], v, "input", shape, dtype)
+            alias[v] = _add_op(prog, v, opdef, args, params[v])
     prog.inputs = list(inputs)
-    return prog
+    return prog if spare else prog.trim()
 
 
 def demand_order(p, targets):
@@ -182,10 +272,9 @@ def _add_const(prog, key, value, op_name="const"):
         if i is None:
             i = prog.floats[value] = prog.add(CONST, value, key, op_name, (), F8)
             prog.uniforms[i] = value
-        prog.alias[key] = i
         return i
     shape = tuple(getattr(value, "shape", ()))
-    i = prog.alias[key] = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
+    i = prog.add(CONST, value, key, op_name, shape, _dtype_of(value))
     same = uniform(value)
     if same is not None:
         prog.uniforms[i] = same
@@ -200,6 +289,41 @@ def _shape(opdef, key, shapes, params):
         return opdef.infer_shape(shapes, params)
     except GraphError as err:
         raise node_error(key, opdef.name, err) from None
+
+
+def _add_plain(prog, key, opdef, ids, params):
+    """Append ``opdef(*ids)`` whose operands are all ``prog.plain`` and ``_fast(opdef)``.
+
+    The fast path of big scalar graphs: an elementwise op keeping float64 whose
+    operands are float64 scalars, none a constant, has a float64 scalar result,
+    and :func:`gcompile.simplify.simplify` has nothing to say about it (the
+    identities need a constant operand, folding needs all of them; involutions,
+    shape-only ops and no-ops on equal shapes are not :func:`_fast`).
+    """
+    if len(prog.payload) >= len(prog.kinds):
+        return prog.add(OP, (opdef, ids, params), key, opdef.name, (), F8)
+    prog.payload.append((opdef, ids, params))  # the other columns hold a scalar op already
+    prog.keys.append(key)
+    prog.op_names.append(opdef.name)
+    return len(prog.payload) - 1
+
+
+def _fast(opdef):
+    """1: a unary op of the fast path, 2: a binary one, 0: neither (see :func:`_op_adder`)."""
+    if not opdef.elementwise or not opdef.keeps_float64 or opdef.shape_only \
+            or opdef.noop_if_same_shape or opdef.involution:
+        return 0
+    if opdef.arity == 1:
+        return 1
+    return 2 if opdef.arity == 2 and opdef.broadcasts else 0
+
+
+def _units(opdef):
+    """Per operand position of a binary op: ``(identity, rewrite constants)``, the constants
+    :func:`gcompile.simplify.simplify` turns the op into its other operand or a unary op at."""
+    identity = tuple(opdef.identity) + (None, None)
+    return tuple((identity[pos], tuple(c for p, c, _ in opdef.unary_when if p == pos))
+                 for pos in (0, 1))
 
 
 def _add_op(prog, key, opdef, ids, params):
@@ -218,7 +342,6 @@ def _add_op(prog, key, opdef, ids, params):
         if found is not None:
             prog.folded += 1
             if found[0] == ALIAS:
-                prog.alias[key] = found[1]
                 return found[1]
             if found[0] != REWRITE:
                 return _add_const(prog, key, found[1], opdef.name)
@@ -229,5 +352,4 @@ def _add_op(prog, key, opdef, ids, params):
         found = specialize(opdef, ids, params, prog)
         if found is not None:
             opdef, ids, params = found
-    i = prog.alias[key] = prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)
-    return i
+    return prog.add(OP, (opdef, tuple(ids), params), key, opdef.name, shape, dtype)

@@ -115,7 +115,10 @@ class Tape:
 
     def __init__(self, runs, ops, base, slots, n_args, targets, orig, fine, folded, prog):
         self.runs, self.ops, self.base, self.slots = runs, ops, base, slots
-        self.targets, self.orig, self.folded, self._prog = targets, orig, folded, prog
+        self.targets, self.orig, self.folded = targets, orig, folded
+        # the listing's labels: keys and op names only (the program's op tuples, kept, would
+        # cost the garbage collector a scan of each)
+        self._names = prog.keys, prog.op_names
         self.fine = fine
         self._end = 1 + n_args
         self.n = len(orig)
@@ -142,8 +145,8 @@ class Tape:
     def listing(self):
         """The tape as text: one instruction per line, ``s12 = mul(s3, s7)  # 'n8': mul``."""
         names = {v: k for k, v in CODES.items()}
-        keys, payload = self._prog.keys, self._prog.payload
-        label = lambda i: f"{keys[i]!r}: {payload[i][0].name}"  # noqa: E731
+        keys, op_names = self._names
+        label = lambda i: f"{keys[i]!r}: {op_names[i]}"  # noqa: E731
         lines = [f"# native tape: {self.n} instructions over {len(self.slots)} slots"]
         if self._end > 1:
             last = "" if self._end == 2 else f"..s{self._end - 1}"

@@ -336,3 +336,21 @@ def test_op_names_that_clash_with_generated_names(clashing_ops):
     for feeds in ({"x": 0.1}, {"x": np.array([0.1, -0.05])}):
         f = gc.compile(g, prev, ["x"])
         assert_agree(f(feeds), interpreted(g, feeds, prev, ["x"]))
+
+
+def test_native_source_is_written_when_asked_and_equals_the_python_backend():
+    pytest.importorskip("numba")
+    from bench.workloads import make_w1, w1_graph, w1_inputs
+    g = w1_graph(make_w1(400, seed=3))
+    feeds = dict(zip(g.graph["wrt"], w1_inputs()))
+    f = gc.compile(g, feeds=feeds, backend="native")
+    entry = next(iter(f.signatures.values()))
+    assert entry["backend"] == "native" and "source" not in entry
+    assert not any(isinstance(v, gc.lowering.Program) for v in entry.values())  # not kept
+    p = gc.compile(g, feeds=feeds, backend="python")
+    assert f.source == p.source and f.source_for(feeds) == p.source
+    assert "source" in entry
+    f2 = gc.compile(w1_graph(make_w1(400, seed=3)), feeds=feeds, backend="native")
+    f2.graph.add_node("late", op="input")
+    with pytest.raises(gc.GraphError, match="the graph changed after gc.compile"):
+        f2.source

@@ -128,3 +128,74 @@ def test_scalar_graphs_skip_the_estimate(monkeypatch):
     g, feeds = __import__("gcompile.examples", fromlist=["apple"]).apple()
     gc.evaluate(g, feeds)
     assert calls == []
+
+
+def _chain(*steps, leaf_value=None, leaf_shape=None):
+    """x -> steps[0] -> steps[1] ...; each step ``(op, params)``."""
+    g = nx.DiGraph()
+    g.add_node("x", op="input", **({} if leaf_shape is None else {"shape": leaf_shape}))
+    prev = "x"
+    for k, (op, params) in enumerate(steps):
+        g.add_node(f"s{k}", op=op, **params)
+        g.add_edge(prev, f"s{k}", arg=0)
+        prev = f"s{k}"
+    return g
+
+
+@pytest.mark.parametrize("steps, leaf", [
+    ([("exp", {}), ("sum", {"axis": 0})], (4, 3)),
+    ([("broadcast_to", {"shape": (2, 5)}), ("tanh", {}), ("sum", {"axis": 1, "keepdims": True})], ()),
+    ([("sin", {}), ("neg", {})], ()),
+    ([("reshape", {"shape": (6,)}), ("max", {"axis": 0})], (2, 3)),
+])
+def test_checked_shapes_is_infer_shapes_and_check_sizes_in_one_walk(steps, leaf):
+    g = _chain(*steps)
+    p = gc.plan(g)
+    assert limits.checked_shapes(g, p, {"x": leaf}) == gc.infer_shapes(g, {"x": leaf}, plan=p)
+    with pytest.raises(gc.GraphError) as one:
+        limits.checked_shapes(g, p, {"x": (5000, 5000)}, limit=1000)
+    with pytest.raises(gc.GraphError) as two:
+        limits.check_sizes(g, p, {"x": (5000, 5000)}, limit=1000)
+    assert str(one.value) == str(two.value)
+
+
+def test_checked_shapes_raises_infer_shapes_error_only_when_the_graph_fits():
+    g = _chain(("sum", {"axis": 5}), ("broadcast_to", {"shape": (20000, 20000)}))
+    g.add_node("big", op="broadcast_to", shape=(30000, 30000))
+    g.add_edge("x", "big", arg=0)
+    p = gc.plan(g)
+    with pytest.raises(gc.GraphError, match="over the limit"):  # the memory limit comes first
+        limits.checked_shapes(g, p, {"x": (1,)}, limit=10**9)
+    with pytest.raises(gc.GraphError) as want:
+        gc.infer_shapes(g, {"x": (1,)}, plan=p)
+    with pytest.raises(gc.GraphError) as got:
+        limits.checked_shapes(g, p, {"x": (1,)}, limit=10**12)
+    assert str(got.value) == str(want.value) and "'s0'" in str(got.value)
+
+
+def test_checked_shapes_reads_list_consts_as_both_rules_do():
+    g = nx.DiGraph()
+    g.add_node("c", op="const", value=[2, 3])
+    g.add_node("x", op="input")
+    g.add_node("y", op="mul")
+    g.add_edge("c", "y", arg=0)
+    g.add_edge("x", "y", arg=1)
+    p = gc.plan(g)
+    assert limits.checked_shapes(g, p, {"x": ()}) == gc.infer_shapes(g, {"x": ()}, plan=p)
+
+
+def test_compile_counts_the_users_graph_when_fusion_adds_nodes(monkeypatch):
+    """softmax_cross_entropy is split into added nodes: the limit still reads the user's graph."""
+    from test_fusion import _sce_feeds, sce_graph
+    g, feeds = sce_graph(), _sce_feeds(0)
+    f = gc.compile(g, "L", ["W"], feeds=feeds)
+    assert f._fused_graph is not g  # the split path (limits.check_sizes, then infer_shapes)
+    value, _ = f(feeds)
+    assert np.isfinite(value)
+    monkeypatch.setenv(limits.ENV, "200")  # a, tanh(a) (160 bytes each) and more
+    with pytest.raises(gc.GraphError, match=r"over the limit of 200 bytes"):
+        gc.compile(g, "L", ["W"], feeds=feeds)
+    big = {**feeds, "a": np.ones((5000, 4))}
+    monkeypatch.setenv(limits.ENV, "100K")
+    with pytest.raises(gc.GraphError, match="over the limit"):
+        f(big)
