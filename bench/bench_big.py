@@ -23,7 +23,6 @@ import argparse
 import cProfile
 import gc as pygc
 import json
-import math
 import os
 import platform
 import pstats

@@ -15,7 +15,7 @@ from gcompile.lowering import lower_records
 from strategies import profile, scalar_dags, tensor_graphs
 
 
-def _records(case, shapes, monkeypatch=None, **kw):
+def _records(case, shapes, **kw):
     return autodiff.backward_records(case.graph, case.output, case.wrt, shapes, "zero", **kw)
 
 
