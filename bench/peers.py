@@ -19,13 +19,33 @@ import importlib.util
 import math
 
 __all__ = ["available", "micrograd_w1", "micrograd_w3", "torch_w1", "torch_w2", "torch_w3",
-           "micrograd_recursion_limit", "casadi_w1", "casadi_w3"]
+           "micrograd_recursion_limit", "casadi_w1", "casadi_w3", "replay_w1"]
 
 
 def available():
     """Names of the installed peers."""
     return [name for name in ("micrograd", "torch", "jax", "casadi")
             if importlib.util.find_spec(name)]
+
+
+def replay_w1(ops, values, unary):
+    """Run the W1 op list on ``values`` (the 8 inputs, as any number type with ``+ - *``),
+    appending each op's result; ``unary`` maps ``tanh``, ``exp``, ``sin`` to the peer's functions.
+
+    >>> import math
+    >>> replay_w1([("mul", 0, 1), ("tanh", 2, None)], [2.0, 3.0], {"tanh": math.tanh})[-1] == math.tanh(6.0)
+    True
+    """
+    for op, a, b in ops:
+        if op == "add":
+            values.append(values[a] + values[b])
+        elif op == "mul":
+            values.append(values[a] * values[b])
+        elif op == "sub":
+            values.append(values[a] - values[b])
+        else:
+            values.append(unary[op](values[a]))
+    return values
 
 
 def _mg_unary(x, value, local):
@@ -60,16 +80,7 @@ def micrograd_w1(ops, inputs):
     unary = _mg_ops()
 
     def run():
-        v = [Value(x) for x in inputs]
-        for op, a, b in ops:
-            if op == "add":
-                v.append(v[a] + v[b])
-            elif op == "mul":
-                v.append(v[a] * v[b])
-            elif op == "sub":
-                v.append(v[a] - v[b])
-            else:
-                v.append(unary[op](v[a]))
+        v = replay_w1(ops, [Value(x) for x in inputs], unary)
         v[-1].backward()
         return v[-1].data, [x.grad for x in v[:8]]
     return run
@@ -111,16 +122,7 @@ def torch_w1(ops, inputs):
 
     def run():
         xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
-        v = list(xs)
-        for op, a, b in ops:
-            if op == "add":
-                v.append(v[a] + v[b])
-            elif op == "mul":
-                v.append(v[a] * v[b])
-            elif op == "sub":
-                v.append(v[a] - v[b])
-            else:
-                v.append(fns[op](v[a]))
+        v = replay_w1(ops, list(xs), fns)
         grads = torch.autograd.grad(v[-1], xs)
         return float(v[-1]), [float(g) for g in grads]
     return run
@@ -187,17 +189,8 @@ def casadi_w1(ops, inputs):
 
     def build(ca):
         x = ca.SX.sym("x", len(inputs))
-        v = [x[i] for i in range(len(inputs))]
-        unary = {"tanh": ca.tanh, "exp": ca.exp, "sin": ca.sin}
-        for op, a, b in ops:
-            if op == "add":
-                v.append(v[a] + v[b])
-            elif op == "mul":
-                v.append(v[a] * v[b])
-            elif op == "sub":
-                v.append(v[a] - v[b])
-            else:
-                v.append(unary[op](v[a]))
+        v = replay_w1(ops, [x[i] for i in range(len(inputs))],
+                      {"tanh": ca.tanh, "exp": ca.exp, "sin": ca.sin})
         return x, v[-1]
     out = _casadi_function(build)
     fn, xin = out.pop("fn"), np.array(inputs, dtype=float)
