@@ -69,7 +69,7 @@ from .graph import as_node_list, node_dicts, plan as make_plan
 from .limits import check_sizes, checked_shapes
 from . import native
 from .emit import emit
-from .lowering import F8, lower_records
+from .lowering import F8, OP, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
 __all__ = ["compile", "CompiledGradient"]
@@ -318,8 +318,9 @@ class CompiledGradient:
 
     def _native(self, prog, targets, n_args, grad_s, lower_s, signature):
         """The native entry of ``prog``, or ``None`` (Python) where the tape does not apply."""
-        if self.backend == "auto" and not native.available():
-            return None
+        if self.backend == "auto" and (not native.available() or
+                                       prog.kinds.count(OP) < native.AUTO_MIN):
+            return None  # a tape has at most one instruction per op: too small, numba not loaded
         t0 = time.perf_counter()
         tape = native.build_tape(prog, targets, n_args)
         if isinstance(tape, str):

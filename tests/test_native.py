@@ -5,6 +5,9 @@ differences, the W1 plain-Python reference of WORKLOADS.md, and the Python
 backend (which calls the same C math library: results are bit for bit equal).
 """
 import math
+import os
+import subprocess
+import sys
 import struct
 
 import networkx as nx
@@ -249,3 +252,18 @@ def test_the_plan_runs_as_python_too_and_gives_the_same_tape(monkeypatch):
     plain = gc.compile(g, feeds=feeds, backend="native")
     assert plain.tape == jitted.tape and "mul" in plain.tape
     assert plain(feeds) == jitted(feeds)
+
+
+def test_auto_does_not_load_numba_for_programs_below_the_threshold():
+    """A program with fewer ops than AUTO_MIN cannot make a tape that long: auto decides
+    Python without importing numba (its import alone costs more than compiling the source)."""
+    code = ("import sys, gcompile as gc\n"
+            "from bench.workloads import make_w1, w1_graph, w1_inputs\n"
+            "g = w1_graph(make_w1(1000))\n"
+            "f = gc.compile(g, feeds=dict(zip(g.graph['wrt'], w1_inputs())))\n"
+            "assert f.tape == '', f.tape[:80]\n"
+            "print('numba' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
