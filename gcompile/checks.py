@@ -20,7 +20,7 @@ from .nxdicts import node_dicts
 from .registry import lookup
 from .schema import LEAF_OPS, check_arg, check_node_format
 
-__all__ = ["check_node"]
+__all__ = ["check_node", "checked_in_insertion_order"]
 
 
 def _positions(graph, u, v, data, arity):
@@ -72,3 +72,77 @@ def check_node(graph, v, data):
 def _params(opdef, data):
     return {key: data.get(key, default) for key, default in opdef.params.items()} \
         if opdef.params else {}
+
+
+def checked_in_insertion_order(graph):
+    """``(ops, operands, params)`` of :func:`gcompile.graph.plan` for a graph whose insertion
+    order is topological and whose nodes all pass :func:`check_node`, in one walk; ``None``
+    for any other graph (``plan`` then takes its general path, which reports what is wrong
+    as it always has).
+
+    Op nodes whose only attribute is ``op`` (a registered op) and whose edges each carry
+    one int ``arg`` are checked inline (what :func:`check_node` accepts on its own fast
+    path); other nodes by :func:`check_node` itself.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("x", "y")]); g.nodes["x"]["op"] = "input"; g.nodes["y"]["op"] = "sin"
+    >>> checked_in_insertion_order(g)[1]
+    {'y': ('x',)}
+    >>> g.add_edge("y", "x"); print(checked_in_insertion_order(g))  # plan() names the cycle
+    None
+    """
+    nodes, pred = node_dicts(graph)
+    seen = set()
+    add = seen.add
+    ops, operands, params = {}, {}, {}
+    known = {}  # op name -> (opdef, arity) of the inline check; False: check_node
+    for v, data in nodes.items():
+        preds = pred[v]
+        found = False
+        if len(data) == 1 and type(v) is str:
+            name = data.get("op")
+            if type(name) is str:
+                found = known.get(name)
+                if found is None:
+                    found = known[name] = _inline_check(name)
+        if found:
+            opdef, arity = found
+            if len(preds) == arity:
+                slots = [None] * arity
+                for u, edata in preds.items():
+                    pos = edata.get("arg")
+                    if type(pos) is not int or not 0 <= pos < arity or slots[pos] is not None:
+                        break
+                    if u not in seen:
+                        return None
+                    slots[pos] = u
+                else:
+                    ops[v] = opdef
+                    operands[v] = tuple(slots)
+                    params[v] = {k: d for k, d in opdef.params.items()} if opdef.params else {}
+                    add(v)
+                    continue
+        for u in preds:
+            if u not in seen:
+                return None
+        try:
+            opdef, args, kw = check_node(graph, v, data)
+        except Exception:  # noqa: BLE001 -- the general path reports it, in its order
+            return None
+        if opdef is not None:
+            ops[v], operands[v], params[v] = opdef, args, kw
+        add(v)
+    return ops, operands, params
+
+
+def _inline_check(name):
+    """``(opdef, arity)`` of a registered op ``name``, or ``False`` (a leaf or unknown op)."""
+    if name in LEAF_OPS:
+        return False
+    try:
+        opdef = lookup(name)
+    except GraphError:
+        return False
+    return opdef, opdef.arity

@@ -52,6 +52,8 @@ Examples
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from .fusion_sce import split_cross_entropy
 from .graph import Plan
 from .registry import OpDef, lookup
@@ -83,36 +85,50 @@ def fuse(plan, keep=(), consts=None, graph=None):
         nodes a split added, if any).
     """
     ops, operands, params = plan.ops, plan.operands, plan.params
-    uses = {}
-    for v in plan.order:
-        for u in operands.get(v, ()):
-            uses[u] = uses.get(u, 0) + 1
+    names = set(map(_name, ops.values()))  # every pattern ends in one of three ops: a
+    # graph with none of them is walked once, at C speed
+    uses = _uses(plan) if "div" in names or "sum" in names else {}
     consts = consts or {}
     found = {}
-    for v, opdef in ops.items():
-        if opdef.name == "div":
-            hit = _softmax(v, ops, operands, params, uses, keep) or \
-                _sigmoid(v, ops, operands, uses, keep, consts)
-            if hit is not None:
-                found[v] = hit
+    if "div" in names:
+        for v, opdef in ops.items():
+            if opdef.name == "div":
+                hit = _softmax(v, ops, operands, params, uses, keep) or \
+                    _sigmoid(v, ops, operands, uses, keep, consts)
+                if hit is not None:
+                    found[v] = hit
     if found:
         ops, operands, params = dict(ops), dict(operands), dict(params)
         for v, (name, args, kw) in found.items():
             ops[v], operands[v], params[v] = lookup(name), args, kw
     xent = {}
-    for v, opdef in ops.items():
-        if opdef.name == "sum":
-            hit = _cross_entropy(v, ops, operands, params, uses, keep)
-            if hit is not None:
-                xent[v] = hit
+    if "sum" in names:
+        for v, opdef in ops.items():
+            if opdef.name == "sum":
+                hit = _cross_entropy(v, ops, operands, params, uses, keep)
+                if hit is not None:
+                    xent[v] = hit
     split = [v for v, opdef in ops.items() if opdef.name == "softmax_cross_entropy"] \
-        if graph is not None else []
+        if graph is not None and "softmax_cross_entropy" in names else []
     if not found and not xent and not split:
         return plan
     out = Plan(order=plan.order, ops=dict(ops), operands=dict(operands), params=dict(params))
     for v, (args, kw) in xent.items():
         out.ops[v], out.operands[v], out.params[v] = CROSS_ENTROPY_SUM, args, kw
     return split_cross_entropy(out, split, graph) if split else out
+
+
+_name = attrgetter("name")
+
+
+def _uses(plan):
+    """Node -> how many operand positions read it."""
+    uses = {}
+    operands = plan.operands
+    for v in plan.order:
+        for u in operands.get(v, ()):
+            uses[u] = uses.get(u, 0) + 1
+    return uses
 
 
 def _op(v, ops, name):

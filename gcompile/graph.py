@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .checks import check_node
+from .checks import check_node, checked_in_insertion_order
 from .errors import GraphError, did_you_mean
 from .nxdicts import from_records, node_dicts
-from .schema import check_graph_format
+from .schema import check_graph_format, check_key
 
 __all__ = ["Plan", "plan", "check_node", "as_node_list", "active_nodes", "ancestors",
            "from_records", "node_dicts", "unique_key"]
@@ -60,11 +60,18 @@ def plan(graph) -> Plan:
         raise GraphError(f"expected a networkx DiGraph, got {type(graph).__name__}")
     if graph.is_multigraph():
         raise GraphError("multigraphs are not supported: use one edge with arg=[0, 1] for x*x")
+    fast = checked_in_insertion_order(graph)  # one walk for graphs built operand-first
+    if fast is not None:
+        check_graph_format(graph)
+        return Plan(list(node_dicts(graph)[0]), *fast)
     order = _insertion_order_if_topological(graph)
     try:
         if order is None:
             order = list(nx.topological_sort(graph))
     except nx.NetworkXUnfeasible:
+        for v in graph:  # a NaN key (nan != nan) hides the cycle from find_cycle
+            if type(v) is not str:
+                check_key(v)
         cycle = nx.find_cycle(graph)
         path = [u for u, _ in cycle] + [cycle[0][0]]
         raise GraphError("the graph has a cycle: " + " -> ".join(map(repr, path))) from None

@@ -39,6 +39,8 @@ from __future__ import annotations
 import math
 import os
 import re
+from itertools import filterfalse
+from operator import attrgetter
 
 from .errors import GraphError, node_error
 from .nxdicts import node_dicts
@@ -165,6 +167,9 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
     return total
 
 
+_ELEMENTWISE = attrgetter("elementwise")
+
+
 def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
     """:func:`check_sizes` and :func:`gcompile.infer_shapes` in one walk: the static shapes.
 
@@ -184,13 +189,19 @@ def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
     """
     nodes = node_dicts(graph)[0]
     leaf_shapes = leaf_shapes or {}
-    for v in plan.order:  # leaves the two rules read differently: one walk each, as before
-        if v not in plan.ops and _leaf_shape(nodes[v], leaf_shapes.get(v)) != \
-                _inferred_leaf(nodes[v], v, leaf_shapes):
+    scalars = True
+    for v in filterfalse(plan.ops.__contains__, plan.order):  # leaves the two rules read
+        # differently: one walk each, as before
+        shape = _inferred_leaf(nodes[v], v, leaf_shapes)
+        if _leaf_shape(nodes[v], leaf_shapes.get(v)) != shape:
             check_sizes(graph, plan, leaf_shapes, limit=limit)
             return infer_shapes(graph, leaf_shapes, plan=plan)
+        scalars = scalars and type(shape) is tuple and not shape
     limit = max_bytes(limit)
     ops, operands, params = plan.ops, plan.operands, plan.params
+    if scalars and all(map(_ELEMENTWISE, ops.values())) and not any(params.values()):
+        # every node a scalar (as the walk below finds, node by node): nothing to count
+        return dict.fromkeys(plan.order, ())
     out = {}
     total, biggest, where, failed = 0, -1, None, None
     last = plan.order[-1] if plan.order else None

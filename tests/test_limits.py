@@ -9,9 +9,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from hypothesis import given
+
 import gcompile as gc
 from gcompile import limits
 from gcompile.evaluate import interpreter
+from strategies import profile, scalar_dags, tensor_graphs
 
 #: The 223-byte file of the issue: broadcast a scalar to 20000 x 20000, then exp (3.2 GB each).
 ATTACK = {"nodes": [{"id": "x", "op": "input", "value": 1.0},
@@ -199,3 +202,28 @@ def test_compile_counts_the_users_graph_when_fusion_adds_nodes(monkeypatch):
     monkeypatch.setenv(limits.ENV, "100K")
     with pytest.raises(gc.GraphError, match="over the limit"):
         f(big)
+
+
+@profile()
+@given(scalar_dags())
+def test_all_scalar_graphs_take_the_short_cut_to_the_walks_shapes(case):
+    p = gc.plan(case.graph)
+    leaves = {k: () for k in case.wrt}
+    fast = limits.checked_shapes(case.graph, p, leaves)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(limits, "_ELEMENTWISE", lambda opdef: False)  # the node-by-node walk
+        walked = limits.checked_shapes(case.graph, p, leaves)
+    assert fast == walked == gc.infer_shapes(case.graph, leaves, plan=p)
+    assert list(fast) == list(walked) and all(type(s) is tuple for s in fast.values())
+
+
+@profile(scale=0.5)
+@given(tensor_graphs())
+def test_tensor_graphs_walk_node_by_node(case):
+    p = gc.plan(case.graph)
+    shapes = {k: np.shape(v) for k, v in case.feeds.items()}
+    fast = limits.checked_shapes(case.graph, p, shapes)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(limits, "_ELEMENTWISE", lambda opdef: False)
+        walked = limits.checked_shapes(case.graph, p, shapes)
+    assert fast == walked == gc.infer_shapes(case.graph, shapes, plan=p)
