@@ -137,8 +137,7 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
     leaf_shapes = leaf_shapes or {}
     nodes = node_dicts(graph)[0]
     shapes = {}
-    total, biggest, where = 0, -1, None
-    last = plan.order[-1] if plan.order else None
+    tally = _Tally(limit, plan)
     for v in plan.order:
         opdef = plan.ops.get(v)
         if opdef is None:
@@ -153,18 +152,9 @@ def check_sizes(graph, plan, leaf_shapes=None, *, limit=None):
                 except Exception:  # a bad shape is reported by the run itself, as before
                     shape = None
         shapes[v] = shape
-        if not shape:
-            continue
-        try:
-            size = math.prod(int(d) for d in shape) * ITEMSIZE
-        except (TypeError, ValueError):
-            continue
-        total += size
-        if size > biggest:
-            biggest, where = size, (v, opdef, shape)
-        if total > limit:
-            _refuse(total, limit, where, biggest, v != last)
-    return total
+        if shape:
+            tally.add(v, opdef, shape)
+    return tally.total
 
 
 _ELEMENTWISE = attrgetter("elementwise")
@@ -203,8 +193,8 @@ def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
         # every node a scalar (as the walk below finds, node by node): nothing to count
         return dict.fromkeys(plan.order, ())
     out = {}
-    total, biggest, where, failed = 0, -1, None, None
-    last = plan.order[-1] if plan.order else None
+    failed = None
+    tally = _Tally(limit, plan)
     for v in plan.order:
         opdef = ops.get(v)
         if opdef is None:
@@ -225,17 +215,8 @@ def checked_shapes(graph, plan, leaf_shapes, *, limit=None):
                 except Exception as err:  # noqa: BLE001 -- raised as infer_shapes raises it
                     shape, failed = None, failed or err
         out[v] = shape
-        if not shape or limit is None:
-            continue
-        try:
-            size = math.prod(int(d) for d in shape) * ITEMSIZE
-        except (TypeError, ValueError):
-            continue
-        total += size
-        if size > biggest:
-            biggest, where = size, (v, opdef, shape)
-        if total > limit:
-            _refuse(total, limit, where, biggest, v != last)
+        if shape and limit is not None:
+            tally.add(v, opdef, shape)
     if failed is not None:
         raise failed
     return out
@@ -248,6 +229,26 @@ def _inferred_leaf(data, v, given):
     if data["op"] == "input" and data.get("shape") is not None:
         return tuple(data["shape"])
     return shape_of(data.get("value"))
+
+
+class _Tally:
+    """The bytes of the tensors met so far; refuses (:func:`_refuse`) past ``limit``."""
+
+    def __init__(self, limit, plan):
+        self.limit, self.total, self.biggest, self.where = limit, 0, -1, None
+        self.last = plan.order[-1] if plan.order else None
+
+    def add(self, v, opdef, shape):
+        """Count node ``v``'s tensor of ``shape`` (unknown dimensions count as nothing)."""
+        try:
+            size = math.prod(int(d) for d in shape) * ITEMSIZE
+        except (TypeError, ValueError):
+            return
+        self.total += size
+        if size > self.biggest:
+            self.biggest, self.where = size, (v, opdef, shape)
+        if self.total > self.limit:
+            _refuse(self.total, self.limit, self.where, self.biggest, v != self.last)
 
 
 def _refuse(total, limit, where, biggest, more):
