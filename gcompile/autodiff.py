@@ -123,6 +123,28 @@ def _unique(names, reads, fwd):
     return names
 
 
+class Unnamed:
+    """The keys of backward records, named when first asked (:func:`backward_records`'s
+    ``named=False``): naming hashes a fresh string per node, which the native tape never needs.
+
+    ``hints`` are the keys before they are made unique (a node reading forward value
+    ``k`` is hinted ``k``, the key it keeps); :meth:`resolve` makes them unique in
+    place (the rule of :meth:`_Builder.name`, so the same keys) and returns them."""
+
+    def __init__(self, hints, reads, graph):
+        # the forward keys as they are now (the graph may change before the naming)
+        self.hints, self._reads, self._fwd = hints, reads, list(node_dicts(graph)[0])
+
+    def __len__(self):
+        return len(self.hints)
+
+    def resolve(self):
+        if self._fwd is not None:
+            _unique(self.hints, self._reads, self._fwd)
+            self._reads = self._fwd = None
+        return self.hints
+
+
 def _seed(b, output, shapes):
     shape = shapes.get(output)
     common = dict(origin=output, role="seed", hint=f"d{label(output)}", feedable=True,
@@ -243,7 +265,7 @@ def grad(graph, output, wrt, *, shapes=None, disconnected="zero", optimize=False
 
 
 def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static=None, *,
-                     full=True):
+                     full=True, named=True):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
     :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
     Operand ids index the same lists; every node comes after its operands.  ``static``:
@@ -259,7 +281,14 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     :func:`~gcompile.lowering.lower_records` reads), without what only the
     DiGraph's readers use (``origin``, ``wrt_arg``, ``rule``, ``local``,
     ``along``); the attribute dicts of rule and accumulation nodes are then
-    shared between nodes and must not be modified."""
+    shared between nodes and must not be modified.
+
+    ``named=False`` (with ``full=False``) leaves the naming for later: the
+    keys are then an :class:`Unnamed` (``.hints`` are the keys of nodes
+    reading forward values; ``.resolve()`` gives the keys ``named=True``
+    gives) and ``grads``/``seed`` hold node ids, not keys."""
+    if full and not named:
+        raise GraphError("backward_records: named=False needs full=False")
     p = plan or make_plan(graph)
     (output,) = as_node_list(graph, [output], "output") if _hashable(output) else (None,)
     if output is None:
@@ -278,7 +307,12 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
         totals[w] = b.add_node("zeros_like", (b.read(w),), {}, origin=w, role="zero",
                                hint=f"d{label(w)}", rule="no path to the output: zero")
-    names, attrs, operands = b.name(graph), b.attrs, b.operands
+    attrs, operands = b.attrs, b.operands
+    if not named:
+        b.attrs = b.operands = None
+        return Unnamed(b.hints, b.reads, graph), attrs, operands, dict(
+            grads={w: totals[w] for w in wrt}, output=output, wrt=list(wrt), seed=seed)
+    names = b.name(graph)
     b.attrs = b.operands = b.reads = None
     return names, attrs, operands, dict(grads={w: names[totals[w]] for w in wrt},
                                         output=output, wrt=list(wrt), seed=names[seed])

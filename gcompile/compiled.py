@@ -294,16 +294,16 @@ class CompiledGradient:
             check_sizes(self.graph, self._plan, shapes)
             static = None
         # gc.grad's records, lowered without building its DiGraph (same program)
+        # and named only when a listing or the source asks (the native tape runs on ids)
         records = backward_records(graph, self.output, self.wrt, shapes, "zero", fused,
-                                   static=static, full=False)
+                                   static=static, full=False, named=False)
         del static
         t2 = time.perf_counter()
         prog = lower_records(graph, records, self.output, signature, fused)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
-        grads = records[3]["grads"]
         del records
-        targets = [prog.alias[self.output]] + [prog.alias[grads[w]] for w in self.wrt]
+        targets = [prog.alias[self.output]] + [prog.grad_ids[w] for w in self.wrt]
         self._times = (t2, time.perf_counter())
         return prog, targets
 

@@ -182,6 +182,7 @@ def emit(prog, targets, *, release=True, xp=np):
     Array nodes call the registry forwards on the namespace ``xp``.
     """
     kinds, payload, shapes, dtypes = prog.kinds, prog.payload, prog.shapes, prog.dtypes
+    prog.name_keys()  # the comments name the nodes
     keep = _needed(prog, targets)
     ops = [i for i in range(len(kinds)) if keep[i] and kinds[i] == OP]
     uses = {}

@@ -60,12 +60,18 @@ class Program(Facts):
         self.kinds, self.shapes, self.dtypes = [OP] * capacity, [()] * capacity, [F8] * capacity
         self.scalar, self.plain = [True] * capacity, [True] * capacity
         self.alias = {}
+        self.grad_ids = {}
+        self.namer = None  # a KeyNamer while the backward nodes' keys are record ids
         self.uniforms = {}
         self.floats = {}
         self.folded = 0
         # the Facts the simplifier reads, as C-level lookups (this runs once per node)
         self.shape, self.dtype = self.shapes.__getitem__, self.dtypes.__getitem__
         self.value, self.uniform = self.payload.__getitem__, self.uniforms.get
+
+    def name_keys(self):
+        """``keys``, with the backward nodes' keys named if lowering left them record ids."""
+        return self.keys if self.namer is None else self.namer()
 
     def is_const(self, i):
         return self.kinds[i] == CONST
@@ -123,12 +129,59 @@ def lower_records(graph, records, output, signature, plan):
     indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
     str)`` of its feed, in the order of the generated function's parameters;
     ``plan`` is the forward graph's :func:`~gcompile.plan`.  ``prog.alias``
-    maps the forward keys and the gradients' keys (``meta["grads"]``) to ids.
+    maps the forward keys (and, of named records, the gradients' keys
+    ``meta["grads"]``) to ids; ``prog.grad_ids`` maps each ``wrt`` node to the
+    id of its gradient.  Records of ``backward_records(..., named=False)`` are
+    lowered with record ids for keys, named by :meth:`Program.name_keys` when
+    asked (the same keys).
     """
     names, attrs, operands, meta = records
     # room for every record: a node makes one id at most
     prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature,
                           spare=len(names))
+    if type(names) is list:
+        ids = _lower_backward(prog, names, names, attrs, operands)
+        wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of
+        # all of them cost as much as the rest of this loop)
+        for i in compress(range(len(names)), map(wanted.__contains__, names)):
+            prog.alias[names[i]] = ids[i]
+        prog.grad_ids = {w: prog.alias[k] for w, k in meta["grads"].items()}
+        return prog.trim()
+    # unnamed records (autodiff.Unnamed): the program's keys of backward nodes are record
+    # ids until a reader asks for them (Program.name_keys); where lowering fails, it runs
+    # again on the named records, so that the error names the node
+    start = len(prog.payload)
+    try:
+        ids = _lower_backward(prog, names.hints, range(len(attrs)), attrs, operands)
+    except GraphError:
+        keyed = names.resolve()
+        grads = {w: keyed[r] for w, r in meta["grads"].items()}
+        return lower_records(graph, (keyed, attrs, operands, dict(meta, grads=grads,
+                                                                    seed=keyed[meta["seed"]])),
+                             output, signature, plan)
+    prog.grad_ids = {w: ids[r] for w, r in meta["grads"].items()}
+    prog.namer = KeyNamer(prog.keys, start, names)
+    return prog.trim()
+
+
+class KeyNamer:
+    """Names the keys ``keys[start:]`` (ids of the records ``unnamed``, an
+    :class:`gcompile.autodiff.Unnamed`) in place, once, when first called; returns ``keys``."""
+
+    def __init__(self, keys, start, unnamed):
+        self.keys, self.start, self.unnamed = keys, start, unnamed
+
+    def __call__(self):
+        if self.unnamed is not None:
+            named, keys = self.unnamed.resolve(), self.keys
+            keys[self.start:] = [named[r] for r in keys[self.start:]]
+            self.unnamed = None
+        return self.keys
+
+
+def _lower_backward(prog, reads, keyed, attrs, operands):
+    """The backward records' loop of :func:`lower_records`: their ids in ``prog``.  ``reads[r]``
+    is the forward key record ``r`` reads (where it does), ``keyed[r]`` its key in ``prog``."""
     alias, floats = prog.alias, prog.floats
     kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
     shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
@@ -136,12 +189,12 @@ def lower_records(graph, records, output, signature, plan):
     ids = []
     ids_append = ids.append
     opdefs = {}
-    for v, data, args in zip(names, attrs, operands):
+    for r, v, data, args in zip(reads, keyed, attrs, operands):
         name = data["op"]
         if data["role"] == "forward_value":
-            j = alias.get(v)
+            j = alias.get(r)
             if j is None:
-                raise GraphError(f"backward graph reads forward node {v!r}, which is not needed "
+                raise GraphError(f"backward graph reads forward node {r!r}, which is not needed "
                                  f"for the output")
             ids_append(j)
             continue
@@ -188,11 +241,7 @@ def lower_records(graph, records, output, signature, plan):
         params = {k: data.get(k, d) for k, d in opdef.params.items()} if opdef.params else {}
         ids_append(_add_plain(prog, v, opdef, args, params) if fast == 1 and plain[args[0]]
                    else _add_op(prog, v, opdef, args, params))
-    wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of all
-    # of them cost as much as the rest of this loop)
-    for i in compress(range(len(names)), map(wanted.__contains__, names)):
-        alias[names[i]] = ids[i]
-    return prog.trim()
+    return ids
 
 
 def _lower_forward(graph, p, targets, signature, spare=0):

@@ -118,7 +118,7 @@ class Tape:
         self.targets, self.orig, self.folded = targets, orig, folded
         # the listing's labels: keys and op names only (the program's op tuples, kept, would
         # cost the garbage collector a scan of each)
-        self._names = prog.keys, prog.op_names
+        self._names = prog.keys, prog.op_names, prog.namer
         self.fine = fine
         self._end = 1 + n_args
         self.n = len(orig)
@@ -145,7 +145,9 @@ class Tape:
     def listing(self):
         """The tape as text: one instruction per line, ``s12 = mul(s3, s7)  # 'n8': mul``."""
         names = {v: k for k, v in CODES.items()}
-        keys, op_names = self._names
+        keys, op_names, namer = self._names
+        if namer is not None:  # the keys of backward nodes are named now (gcompile.lowering)
+            namer()
         label = lambda i: f"{keys[i]!r}: {op_names[i]}"  # noqa: E731
         lines = [f"# native tape: {self.n} instructions over {len(self.slots)} slots"]
         if self._end > 1:
@@ -233,9 +235,9 @@ def build_tape(prog, targets, n_args):
         is_op, code, scalar, nargs, start, flat, targets, leafslot, len(values), n_args + 1,
         n_args + 2)
     if why == 1:
-        return f"node {prog.keys[i]!r} is not a float64 scalar"
+        return f"node {prog.name_keys()[i]!r} is not a float64 scalar"
     if why == 2:
-        return f"op {payload[i][0].name!r} (node {prog.keys[i]!r}) has no native code"
+        return f"op {payload[i][0].name!r} (node {prog.name_keys()[i]!r}) has no native code"
     slots = np.zeros(len(values) + len(orig))
     slots[:len(values)] = values
     return Tape(runs, ops, len(values), slots, n_args, tslots, orig, fine, folded, prog)

@@ -242,6 +242,33 @@ def test_random_scalar_dags_equal_python_bit_for_bit(nodes, point):
         assert _bits_equal(grads[k], want_grads[k]), (k, grads[k], want_grads[k], f.tape)
 
 
+@settings(max_examples=60, deadline=None)
+@given(scalar_dags(), st.lists(_VALUES, min_size=4, max_size=4))
+def test_deferred_naming_gives_the_named_tape_source_and_results(nodes, point):
+    """gc.compile names the backward keys only when asked (gcompile.lowering.KeyNamer): the
+    listing, the source and the results equal those of records named up front."""
+    from unittest import mock
+    from gcompile import autodiff, compiled
+
+    g, out, wrt = _expr_graph(nodes, nodes[-1][0]), nodes[-1][0], list("abcq")
+    feeds = dict(zip(wrt, point))
+
+    def views():
+        with np.errstate(all="ignore"):
+            f = gc.compile(g, out, wrt, feeds=feeds, backend="native")
+            return f.tape, f.source, f(feeds)
+
+    def named(*args, **kwargs):
+        return autodiff.backward_records(*args, **dict(kwargs, named=True))
+    deferred = views()
+    with mock.patch.object(compiled, "backward_records", named):
+        want = views()
+    assert deferred[:2] == want[:2]
+    assert _bits_equal(deferred[2][0], want[2][0])
+    for k in wrt:
+        assert _bits_equal(deferred[2][1][k], want[2][1][k])
+
+
 def test_the_plan_runs_as_python_too_and_gives_the_same_tape(monkeypatch):
     from gcompile import _native_plan
 
