@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native_kernel import (ADD, DIV, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT,
+from ._native_kernel import (ADD, DIV, LIN, SQFORM, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT,
                              NMUL, POW, SUB, SUBMUL)
 
 try:
@@ -150,7 +150,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     slots of ``1.0`` and ``-0.0`` (an exact factor and term).
     """
     cls = np.arange(N_CODES)
-    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL):
+    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL, MULSQ):
         cls[c] = LIN
     alive = np.zeros(n, np.uint8)
     for t in targets:
@@ -232,7 +232,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     width = np.ones(N_CODES, np.int64)  # operands per instruction: LIN, mulsq 3, div/pow 2
     width[DIV] = width[POW] = 2
     for c in range(N_CODES):
-        if cls[c] == LIN or c == MULSQ:
+        if cls[c] == LIN:
             width[c] = 3
     size = 0
     for k in range(m):
@@ -261,6 +261,8 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             b |= NEGBIT
         if c == SUB or c == SUBMUL:
             e |= NEGBIT
+        if c == MULSQ:
+            a |= SQFORM
         if width[c] == 3:
             ops[p], ops[p + 1], ops[p + 2] = a, b, e
         elif width[c] == 2:
