@@ -12,7 +12,10 @@ the next 3 (``LIN``), 2 (``div``, ``pow``) or 1 slot numbers of ``ops`` and
 writes ``s[base + k]``.  A ``LIN`` instruction ``a, b, c`` computes
 ``a * ±b + ±c``, or ``a * (c - b * b) + -0.0`` (``mulsq``: adding ``-0.0`` is
 exact) when its first word has the bit ``SQFORM``: both are computed and one
-is selected, without a branch per instruction.
+is selected, without a branch per instruction.  ``TRANS`` runs ``tanh``,
+``sin``, ``cos`` or ``exp`` by the form in bits 28 and 29 of its one word
+(0 to 3; the scheduler sorts each wave of independent ops by form, so the
+branch changes rarely).
 """
 from __future__ import annotations
 
@@ -28,12 +31,13 @@ except ImportError:  # the optional extra: gcompile.native says what to install
 # op codes (gcompile.native.CODES names them); LIN: the arithmetic ones as one code
 ADD, SUB, MUL, DIV, NEG, POW = 0, 1, 2, 3, 4, 12
 MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
-N_CODES = 23
+TRANS = 23  # tanh, sin, cos, exp as one code: the form in bits 28, 29
+N_CODES = 24
 #: The sign bit of an operand slot of LIN: the operand negated.
 NEGBIT = -(1 << 31)
 #: The bit of a LIN instruction's first word marking ``mulsq`` (a slot is below ``MAXSLOT``).
 SQFORM = 1 << 30
-MAXSLOT = 1 << 30
+MAXSLOT = 1 << 28
 _SLOT = (1 << 31) - 1
 _SIGN = np.array([1.0, -1.0])  # the factor of an operand by its sign bit
 
@@ -57,9 +61,20 @@ def _run(runs, ops, base, s):
                 z = -0.0 if sq else z
                 s[base + k] = s[w & (MAXSLOT - 1)] * y + z
                 p += 3
-        elif c == 9:
+        elif c == TRANS:
             for k in range(k, end):
-                s[base + k] = math.tanh(s[ops[p]])
+                w = ops[p]
+                x = s[w & (MAXSLOT - 1)]
+                f = w >> 28
+                if f == 0:
+                    y = math.tanh(x)
+                elif f == 1:
+                    y = math.sin(x)
+                elif f == 2:
+                    y = math.cos(x)
+                else:
+                    y = math.exp(x)
+                s[base + k] = y
                 p += 1
         elif c == 7:
             for k in range(k, end):

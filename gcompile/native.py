@@ -245,5 +245,5 @@ def build_tape(prog, targets, n_args):
 
 
 _ARITY = np.array([2 if name in _BINARY else 1 for name in OPCODES] + [0], dtype=np.int64)
-_SLOT = (1 << 30) - 1  # an operand's slot without its sign and form bits (_native_kernel)
+_SLOT = (1 << 28) - 1  # an operand's slot without its sign and form bits (_native_kernel)
 _SECOND, _THIRD = itemgetter(1), itemgetter(2)

@@ -179,6 +179,10 @@ _PATTERNS = {
     # da = q * (1 - t*t) in one run with the muladd o (LIN and mulsq: one code, a form bit)
     "mulsq_muladd": ([("t", "tanh", ["a"]), ("m", "mul", ["b", "c"]), ("p", "mul", ["q", "t"]),
                       ("o", "add", ["p", "m"])], " * ("),
+    # tanh, sin, cos, exp: one code, the form in the slot word's high bits, sorted in a run
+    "transcendental": ([("s", "sin", ["a"]), ("e", "exp", ["b"]), ("k", "cos", ["c"]),
+                        ("t", "tanh", ["q"]), ("u", "add", ["s", "e"]), ("v", "add", ["k", "t"]),
+                        ("o", "mul", ["u", "v"])], "mul("),
     "merged": ([("t", "tanh", ["a"]), ("u", "tanh", ["a"]), ("o", "mul", ["t", "u"])], "mul("),
 }
 _SPECIAL = [0.0, -0.0, 1.5, -2.25, 3.0, math.inf, -math.inf, math.nan, 1e308, -1e-310, 5e-324]
@@ -197,19 +201,27 @@ def test_folded_instructions_equal_python_bit_for_bit_on_special_values(pattern)
     assert form in line.split("#")[0], f.tape  # the pattern became one instruction
     assert f.tape.count("tanh") <= 2  # equal ops merged: one tanh (and its label)
     rng = np.random.default_rng(len(pattern))
+    checked = 0
     for point in rng.choice(_SPECIAL, size=(150, 4)):
         feeds = dict(zip(wrt, point.tolist()))
         value, grads = f(feeds)
-        want, want_grads = p(feeds)
+        before = p.fallbacks
+        with np.errstate(all="ignore"):
+            want, want_grads = p(feeds)
+        if p.fallbacks > before:  # Python raised (exp overflow, cos(inf)): numpy answered
+            continue
+        checked += 1
         assert _bits_equal(value, want), (feeds, value, want)
         for k in wrt:
             assert _bits_equal(grads[k], want_grads[k]), (feeds, k, grads[k], want_grads[k])
-    assert f.fallbacks == 0
+    assert f.fallbacks == 0 and checked >= 40
 
 
-def test_mulsq_and_other_arithmetic_share_a_run():
-    """The tape's runs mix mulsq with the other arithmetic forms (one code: fewer runs)."""
-    nodes, _ = _PATTERNS["mulsq_muladd"]
+@pytest.mark.parametrize("pattern, name", [("mulsq_muladd", "mulsq"), ("transcendental", "exp")])
+def test_forms_of_one_code_share_a_run(pattern, name):
+    """The tape's runs mix mulsq with the other arithmetic forms, and tanh, sin, cos, exp
+    (one code each: fewer runs)."""
+    nodes, _ = _PATTERNS[pattern]
     feeds = dict.fromkeys("abcq", 0.5)
     f = gc.compile(_expr_graph(nodes, "o"), "o", list("abcq"), feeds=feeds, backend="native")
     tape = next(iter(f.signatures.values()))["tape"]
@@ -219,7 +231,7 @@ def test_mulsq_and_other_arithmetic_share_a_run():
     for end in runs[1::2]:
         mixed.append({names[c] for c in tape.fine[start:end].tolist()})
         start = end
-    assert any("mulsq" in run and len(run) > 1 for run in mixed), (mixed, f.tape)
+    assert any(name in run and len(run) > 1 for run in mixed), (mixed, f.tape)
 
 
 def test_a_tape_with_too_many_slots_for_its_form_bits_runs_python(monkeypatch):
