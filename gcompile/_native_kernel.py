@@ -76,18 +76,6 @@ def _run(runs, ops, base, s):
                     y = math.exp(x)
                 s[base + k] = y
                 p += 1
-        elif c == 7:
-            for k in range(k, end):
-                s[base + k] = math.sin(s[ops[p]])
-                p += 1
-        elif c == 8:
-            for k in range(k, end):
-                s[base + k] = math.cos(s[ops[p]])
-                p += 1
-        elif c == 5:
-            for k in range(k, end):
-                s[base + k] = math.exp(s[ops[p]])
-                p += 1
         elif c == DIV or c == POW:
             for k in range(k, end):
                 s[base + k] = s[ops[p]] / s[ops[p + 1]] if c == DIV else s[ops[p]] ** s[ops[p + 1]]
