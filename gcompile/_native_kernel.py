@@ -6,10 +6,16 @@ numba is installed, and runs as Python otherwise (slowly: only a tape's
 listing is built without numba).
 
 ``run(runs, ops, base, s)`` executes a tape: run ``r`` is ``runs[2r]`` (an op
-code of :data:`gcompile.native.CODES`, or ``LIN`` for the arithmetic ones but
-``mulsq``) applied to the instructions up to ``runs[2r + 1]``; instruction
-``k`` reads the next 3 (``LIN``, ``mulsq``), 2 (``div``, ``pow``) or 1 slot
-numbers of ``ops`` and writes ``s[base + k]``.
+code of :data:`gcompile.native.CODES`, or ``LIN`` for the arithmetic ones)
+applied to the instructions up to ``runs[2r + 1]``; instruction ``k`` reads
+the next 3 (``LIN``), 2 (``div``, ``pow``) or 1 slot numbers of ``ops`` and
+writes ``s[base + k]``.  A ``LIN`` instruction ``a, b, c`` computes
+``a * ±b + ±c``, or ``a * (c - b * b) + -0.0`` (``mulsq``: adding ``-0.0`` is
+exact) when its first word has the bit ``SQFORM``: both are computed and one
+is selected, without a branch per instruction.  ``TRANS`` runs ``tanh``,
+``sin``, ``cos`` or ``exp`` by the form in bits 28 and 29 of its one word
+(0 to 3; the scheduler sorts each wave of independent ops by form, so the
+branch changes rarely).
 """
 from __future__ import annotations
 
@@ -25,47 +31,50 @@ except ImportError:  # the optional extra: gcompile.native says what to install
 # op codes (gcompile.native.CODES names them); LIN: the arithmetic ones as one code
 ADD, SUB, MUL, DIV, NEG, POW = 0, 1, 2, 3, 4, 12
 MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
-N_CODES = 23
+TRANS = 23  # tanh, sin, cos, exp as one code: the form in bits 28, 29
+N_CODES = 24
 #: The sign bit of an operand slot of LIN: the operand negated.
 NEGBIT = -(1 << 31)
+#: The bit of a LIN instruction's first word marking ``mulsq`` (a slot is below ``MAXSLOT``).
+SQFORM = 1 << 30
+MAXSLOT = 1 << 28
 _SLOT = (1 << 31) - 1
 _SIGN = np.array([1.0, -1.0])  # the factor of an operand by its sign bit
 
 
 def _run(runs, ops, base, s):
     k = 0
-    p = 0  # the first operand of instruction k: LIN and mulsq read 3, div and pow 2, others 1
+    p = 0  # the first operand of instruction k: LIN reads 3, div and pow 2, others 1
     for r in range(runs.shape[0] // 2):
         c = runs[2 * r]
         end = runs[2 * r + 1]
         if c == LIN:  # a * ±b + ±c: the factors ±1, 1.0 and the term -0.0 are exact
             for k in range(k, end):
+                w = ops[p]
                 b = ops[p + 1]
                 e = ops[p + 2]
                 y = s[b & _SLOT] * _SIGN[(b >> 31) & 1]
                 z = s[e & _SLOT] * _SIGN[(e >> 31) & 1]
-                s[base + k] = s[ops[p]] * y + z
+                t = z - y * y
+                sq = (w & SQFORM) != 0  # mulsq: a * (c - b * b) + -0.0
+                y = t if sq else y
+                z = -0.0 if sq else z
+                s[base + k] = s[w & (MAXSLOT - 1)] * y + z
                 p += 3
-        elif c == MULSQ:
+        elif c == TRANS:
             for k in range(k, end):
-                y = s[ops[p + 1]]
-                s[base + k] = s[ops[p]] * (s[ops[p + 2]] - y * y)
-                p += 3
-        elif c == 9:
-            for k in range(k, end):
-                s[base + k] = math.tanh(s[ops[p]])
-                p += 1
-        elif c == 7:
-            for k in range(k, end):
-                s[base + k] = math.sin(s[ops[p]])
-                p += 1
-        elif c == 8:
-            for k in range(k, end):
-                s[base + k] = math.cos(s[ops[p]])
-                p += 1
-        elif c == 5:
-            for k in range(k, end):
-                s[base + k] = math.exp(s[ops[p]])
+                w = ops[p]
+                x = s[w & (MAXSLOT - 1)]
+                f = w >> 28
+                if f == 0:
+                    y = math.tanh(x)
+                elif f == 1:
+                    y = math.sin(x)
+                elif f == 2:
+                    y = math.cos(x)
+                else:
+                    y = math.exp(x)
+                s[base + k] = y
                 p += 1
         elif c == DIV or c == POW:
             for k in range(k, end):

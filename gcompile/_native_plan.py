@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._native_kernel import (ADD, DIV, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT,
-                             NMUL, POW, SUB, SUBMUL)
+                             NMUL, SQFORM, TRANS, POW, SUB, SUBMUL)
 
 try:
     import numba
@@ -150,8 +150,12 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     slots of ``1.0`` and ``-0.0`` (an exact factor and term).
     """
     cls = np.arange(N_CODES)
-    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL):
+    for c in (ADD, SUB, MUL, NEG, MULADD, MULSUB, SUBMUL, NMUL, MULSQ):
         cls[c] = LIN
+    tform = np.full(N_CODES, -1, np.int64)  # TRANS: tanh, sin, cos, exp
+    for f, c in enumerate((9, 7, 8, 5)):
+        cls[c] = TRANS
+        tform[c] = f
     alive = np.zeros(n, np.uint8)
     for t in targets:
         alive[canon[t]] = 1
@@ -211,18 +215,24 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
         for c in range(N_CODES):
             if tail[c] - head[c] > tail[best] - head[best]:
                 best = c
-        while head[best] < tail[best]:
-            k = qbuf[head[best]]
-            head[best] += 1
-            order[done] = k
-            done += 1
-            for e in range(cstart[k], cstart[k + 1]):
-                u = consumers[e]
-                indeg[u] -= 1
-                if indeg[u] == 0 and u < limit:
-                    c = cls[op[ids[u]]]
-                    qbuf[tail[c]] = u
-                    tail[c] += 1
+        forms = 4 if best == TRANS else 1
+        while head[best] < tail[best]:  # a wave: the ready ops (independent), by form
+            w0, w1 = head[best], tail[best]
+            for f in range(forms):
+                for q in range(w0, w1):
+                    k = qbuf[q]
+                    if forms > 1 and tform[op[ids[k]]] != f:
+                        continue
+                    order[done] = k
+                    done += 1
+                    for e in range(cstart[k], cstart[k + 1]):
+                        u = consumers[e]
+                        indeg[u] -= 1
+                        if indeg[u] == 0 and u < limit:
+                            c = cls[op[ids[u]]]
+                            qbuf[tail[c]] = u
+                            tail[c] += 1
+            head[best] = w1
         runs[2 * nruns] = best
         runs[2 * nruns + 1] = done
         nruns += 1
@@ -232,7 +242,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
     width = np.ones(N_CODES, np.int64)  # operands per instruction: LIN, mulsq 3, div/pow 2
     width[DIV] = width[POW] = 2
     for c in range(N_CODES):
-        if cls[c] == LIN or c == MULSQ:
+        if cls[c] == LIN:
             width[c] = 3
     size = 0
     for k in range(m):
@@ -261,6 +271,10 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             b |= NEGBIT
         if c == SUB or c == SUBMUL:
             e |= NEGBIT
+        if c == MULSQ:
+            a |= SQFORM
+        if tform[c] >= 0:
+            a |= tform[c] << 28
         if width[c] == 3:
             ops[p], ops[p + 1], ops[p + 2] = a, b, e
         elif width[c] == 2:

@@ -193,6 +193,7 @@ def build_tape(prog, targets, n_args):
     those of the Python source (the sign of a nan aside).  Instructions of one
     op code are scheduled back to back where their operands allow.
     """
+    from . import _native_kernel
     from ._native_plan import plan
 
     kinds, payload = prog.kinds, prog.payload
@@ -230,6 +231,8 @@ def build_tape(prog, targets, n_args):
             values.append(value)
         where.append(k)
     leafslot[leaves] = where
+    if len(values) + len(opi) >= _native_kernel.MAXSLOT:  # the bits above a slot mark forms
+        return f"{len(values) + len(opi)} values are too many for a tape's slot numbers"
     targets = np.asarray(targets, dtype=np.int64)
     why, i, runs, ops, tslots, orig, fine, folded = plan(
         is_op, code, scalar, nargs, start, flat, targets, leafslot, len(values), n_args + 1,
@@ -244,5 +247,5 @@ def build_tape(prog, targets, n_args):
 
 
 _ARITY = np.array([2 if name in _BINARY else 1 for name in OPCODES] + [0], dtype=np.int64)
-_SLOT = (1 << 31) - 1  # an operand's slot without its sign bit (gcompile._native_kernel)
+_SLOT = (1 << 28) - 1  # an operand's slot without its sign and form bits (_native_kernel)
 _SECOND, _THIRD = itemgetter(1), itemgetter(2)
