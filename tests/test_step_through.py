@@ -4,6 +4,7 @@ The browser is driven over the Chrome DevTools Protocol with a minimal
 WebSocket client written here on the standard library (no extra packages).
 """
 import base64
+import contextlib
 import html
 import json
 import os
@@ -191,15 +192,25 @@ class DevTools:
                       windowsVirtualKeyCode=code, nativeVirtualKeyCode=code)
 
 
-@pytest.fixture
-def browser(tmp_path, apple_page):
+def stop(proc):
+    """End a browser process started by a fixture (killed if it does not exit in 20 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def chromium(profile, url, *, page=lambda info: True, extra=()):
+    """A headless Chromium opened on ``url``: its DevTools session on the first page that
+    ``page`` accepts (a ``/json/list`` entry); skips the test when no Chromium is installed."""
     if BROWSER is None:
-        pytest.skip("no chromium on PATH (apt-get install -y chromium)")
-    profile = tmp_path / "profile"
+        pytest.skip("no chromium on PATH: the browser tests need one (apt-get install -y chromium)")
     proc = subprocess.Popen([BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
-                             "--disable-background-networking", "--no-first-run",
-                             f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                             apple_page.as_uri()],
+                             "--disable-background-networking", "--no-first-run", *extra,
+                             f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port_file = profile / "DevToolsActivePort"
@@ -211,25 +222,27 @@ def browser(tmp_path, apple_page):
         port = int(port_file.read_text().split()[0])
         while True:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
-                pages = [p for p in json.load(r) if p.get("type") == "page"
-                         and p.get("url", "").startswith("file:")]
+                pages = [p for p in json.load(r) if p.get("type") == "page" and page(p)]
             if pages or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        assert pages, "chromium opened no page for the file"
+        assert pages, f"chromium opened no page for {url}"
         tools = DevTools(pages[0]["webSocketDebuggerUrl"])
-        ready = "document.body !== null && document.body.hasAttribute('data-step')"
-        while not tools.js(ready) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        tools.deadline = deadline
         yield tools
         tools.sock.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+@pytest.fixture
+def browser(tmp_path, apple_page):
+    with chromium(tmp_path / "profile", apple_page.as_uri(),
+                  page=lambda info: info.get("url", "").startswith("file:")) as tools:
+        ready = "document.body !== null && document.body.hasAttribute('data-step')"
+        while not tools.js(ready) and time.monotonic() < tools.deadline:
+            time.sleep(0.1)
+        yield tools
 
 
 VISIBLE = "Array.from(document.querySelectorAll('.frame')).filter(f => !f.hidden)"

@@ -6,9 +6,7 @@ browser, not calls into the page's script.
 """
 import json
 import struct
-import subprocess
 import time
-import urllib.request
 import zlib
 
 import networkx as nx
@@ -17,7 +15,7 @@ import pytest
 import gcompile as gc
 from gcompile.examples import apple, two_layer_net
 from gcompile.viewer.model import COLLAPSE_NODES
-from test_step_through import BROWSER, DevTools
+from test_step_through import chromium
 
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
 HOSTILE_LABEL = "</script><script>document.title='pwned'</script>"
@@ -52,42 +50,11 @@ def pages(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if BROWSER is None:
-        pytest.skip("no chromium on PATH: the viewer's browser tests need one "
-                    "(apt-get install -y chromium)")
-    profile = tmp_path_factory.mktemp("profile")
-    proc = subprocess.Popen([BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
-                             "--disable-background-networking", "--no-first-run",
-                             "--window-size=1280,800", f"--user-data-dir={profile}",
-                             "--remote-debugging-port=0", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chromium did not start its DevTools endpoint")
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        while True:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
-                found = [p for p in json.load(r) if p.get("type") == "page"]
-            if found or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert found, "chromium opened no page"
-        tools = DevTools(found[0]["webSocketDebuggerUrl"])
+    with chromium(tmp_path_factory.mktemp("profile"), "about:blank",
+                  extra=("--window-size=1280,800",)) as tools:
         tools.call("Emulation.setDeviceMetricsOverride", width=1280, height=800,
                    deviceScaleFactor=1, mobile=False)
         yield tools
-        tools.sock.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _open(tools, path):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from test_step_through import DevTools
+from test_step_through import DevTools, stop
 from test_viewer_browser import HOSTILE, pages  # noqa: F401  (the pages fixture)
 
 FIREFOX = next((shutil.which(b) for b in ("firefox-esr", "firefox") if shutil.which(b)), None)
@@ -91,12 +91,7 @@ def firefox(tmp_path_factory):
         yield Firefox(tools, context)
         tools.sock.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _center(ff, key, side="f"):
