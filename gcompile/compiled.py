@@ -256,8 +256,8 @@ class CompiledGradient:
         for (node, _, _), key in zip(self._inputs, sig):
             signature[node] = ((), F8) if key is _SCALAR else (key[1], key[0][1:])
         t0 = time.perf_counter()
-        prog, targets = self._lower(signature, xp)
-        t1, t2 = self._times
+        prog, targets, t1 = self._lower(signature, xp)
+        t2 = time.perf_counter()
         if self.backend != "python" and xp is np:
             entry = self._native(prog, targets, len(sig), t1 - t0, t2 - t1, signature)
             if entry is not None:
@@ -285,7 +285,8 @@ class CompiledGradient:
         return entry
 
     def _lower(self, signature, xp=np):
-        """The lowered program of ``signature`` and the ids of its targets (output, gradients)."""
+        """The lowered program of ``signature``, the ids of its targets (output, gradients)
+        and the ``perf_counter`` time between the records and the lowering."""
         shapes = {node: s for node, (s, _) in signature.items()}
         graph, fused = self._fused_graph, self._fused
         if graph is self.graph:  # the memory limit (gcompile.limits) and the shapes in one walk
@@ -298,14 +299,13 @@ class CompiledGradient:
         records = backward_records(graph, self.output, self.wrt, shapes, "zero", fused,
                                    static=static, full=False, named=False)
         del static
-        t2 = time.perf_counter()
+        records_done = time.perf_counter()
         prog = lower_records(graph, records, self.output, signature, fused)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
         del records
         targets = [prog.alias[self.output]] + [prog.grad_ids[w] for w in self.wrt]
-        self._times = (t2, time.perf_counter())
-        return prog, targets
+        return prog, targets, records_done
 
     def _source_of(self, signature):
         """The Python source of a native entry, lowered again when asked (the program is not
@@ -313,7 +313,7 @@ class CompiledGradient:
         if self._fingerprint != _fingerprint(self.graph):
             raise GraphError("the graph changed after gc.compile: compile it again")
         with paused_gc():
-            prog, targets = self._lower(signature)
+            prog, targets, _ = self._lower(signature)
             return emit(prog, targets, release=self.release)
 
     def _native(self, prog, targets, n_args, grad_s, lower_s, signature):
