@@ -19,7 +19,7 @@ import importlib.util
 import math
 
 __all__ = ["available", "micrograd_w1", "micrograd_w3", "torch_w1", "torch_w2", "torch_w3",
-           "micrograd_recursion_limit", "casadi_w1", "casadi_w3", "replay_w1"]
+           "micrograd_recursion_limit", "casadi_w1", "casadi_w3", "replay_w1", "libm_floor_w3"]
 
 
 def available():
@@ -215,3 +215,31 @@ def casadi_w3(depth, x0=0.5):
     out["run"] = lambda: fn(xin)
     out["result"] = lambda res: (float(res[0]), float(res[1]))
     return out
+
+
+def libm_floor_w3(depth, x0=0.5):
+    """The tanh chain as the tightest native loop, for a floor under W3: ``run() -> (y, dy/dx)``.
+
+    A numba-compiled loop (the ``native`` extra) of ``depth`` dependent libm
+    ``tanh`` calls, each value kept, then the product of ``1 - y*y`` back down:
+    what any code bit-equal to libm's ``tanh`` pays per call, whatever runs it.
+    ``None`` without numba.
+    """
+    if importlib.util.find_spec("numba") is None:
+        return None
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=False)
+    def chain(x, ys):
+        for i in range(ys.shape[0]):
+            x = math.tanh(x)
+            ys[i] = x
+        g = 1.0
+        for i in range(ys.shape[0] - 1, -1, -1):
+            g = g * (1.0 - ys[i] * ys[i])
+        return x, g
+
+    ys = np.empty(depth)
+    chain(x0, ys)  # compile outside the timing
+    return lambda: chain(x0, ys)

@@ -223,6 +223,11 @@ def run_w3(depths, budget):
             row["torch"] = measure(peers.torch_w3(depth), samples=5, budget=budget)
         if "casadi" in peers.available():
             row.update(casadi_columns(peers.casadi_w3(depth), budget, [ref_value, ref_grad]))
+        floor = peers.libm_floor_w3(depth)
+        if floor is not None:
+            fv, fd = floor()
+            assert abs(fv - ref_value) <= 1e-12 and abs(fd - ref_grad) <= 1e-9 * abs(ref_grad)
+            row["floor"] = measure(floor, budget=budget)
         rows.append(row)
         log(f"W3 depth={depth}: compile {compile_s:.2f} s, call {row['gc']['median'] * 1e3:.3f} ms, "
             f"reference {row['reference']['median'] * 1e3:.3f} ms")

@@ -35,6 +35,14 @@ def test_casadi_w3_agrees_with_the_chain_rule():
     assert grad == pytest.approx(want_grad, rel=1e-12)
 
 
+def test_libm_floor_w3_is_the_chain_rule():
+    pytest.importorskip("numba")
+    value, grad = peers.libm_floor_w3(10000)()
+    want_value, want_grad = w3_reference(10000)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    assert grad == pytest.approx(1.4307663467725206e-05, rel=1e-12)  # WORKLOADS.md's oracle
+
+
 def test_run_measures_casadi_columns_and_the_issue16_targets(monkeypatch):
     from bench import run
     from bench.report import _targets16, compile_table
@@ -51,6 +59,8 @@ def test_run_measures_casadi_columns_and_the_issue16_targets(monkeypatch):
     assert table[3].startswith("| 1,000 (python) |") and table[3].count("|") == 13
     w3, _ = run.run_w3([1000], budget=0.01)
     assert w3[0]["casadi_err"] < 1e-12
+    if peers.libm_floor_w3(10) is not None:
+        assert w3[0]["floor"]["median"] > 0
     w2 = {"gc": {"median": 2.0}, "tight": {"median": 2.5}, "peak_gc": 9, "peak_tight": 10}
     text = "\n".join(_targets16({"w1": [row], "w1_compile": [once], "w2": w2, "w3": w3}))
     assert "Targets of issue 16" in text
