@@ -77,6 +77,9 @@ def to_sympy(graph, symbols=None) -> dict:
     sp = _sympy()
     rules = _rules(sp)
     p = make_plan(graph)
+    if symbols is not None and not hasattr(symbols, "get"):
+        raise GraphError(f"to_sympy: symbols must be a mapping of input node -> sympy symbol, "
+                         f"got {type(symbols).__name__} {symbols!r}")
     symbols = dict(symbols or {})
     out = {}
     for v in p.order:

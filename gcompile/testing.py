@@ -14,6 +14,7 @@ import numpy as np
 from .autodiff import gradients
 from .errors import GraphError
 from .evaluate import evaluate
+from .graph import as_node_list
 
 __all__ = ["check_grads", "numerical_gradient"]
 
@@ -33,7 +34,14 @@ def numerical_gradient(graph, feeds, output, wrt, eps=1e-6, weights=None):
     >>> round(float(numerical_gradient(g, {"x": 0.0}, "y", "x")), 6)
     1.0
     """
-    base = np.array(feeds[wrt], dtype=np.float64)
+    if wrt not in (feeds or {}):
+        op = graph.nodes[wrt].get("op") if graph.has_node(wrt) else None
+        raise GraphError(f"finite differences w.r.t. {wrt!r} need a feed for it: they perturb "
+                         f"an input's value" + (f"; {wrt!r} is a node of op {op!r}" if op else ""))
+    try:
+        base = np.array(feeds[wrt], dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise GraphError(f"the feed of {wrt!r} is not a float array: {err}") from None
     if weights is None:
         weights = np.ones_like(np.asarray(evaluate(graph, feeds)[output], dtype=np.float64))
     out = np.zeros_like(base)
@@ -63,7 +71,7 @@ def check_grads(graph, feeds, output, wrt, *, eps=1e-6, rtol=1e-5, atol=1e-7, se
     >>> check_grads(g, {"x": 1.0}, "y", "x")
     True
     """
-    wrt = [wrt] if not isinstance(wrt, (list, tuple)) else list(wrt)
+    wrt = as_node_list(graph, wrt, "wrt")
     out_value = np.asarray(evaluate(graph, feeds)[output], dtype=np.float64)
     if out_value.ndim:
         weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=out_value.shape)
