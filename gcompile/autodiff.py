@@ -87,6 +87,15 @@ class _Builder:
             self.hints.append(key)
         return ref
 
+    def read_lean(self, key):
+        """:meth:`read` for the compiler's records (``full=False``): one shared attribute
+        dict, which is all :func:`~gcompile.lowering.lower_records` reads of such a node."""
+        ref = self.reads[key] = len(self.attrs)
+        self.attrs.append(_LEAN_READ)
+        self.operands.append(())
+        self.hints.append(key)
+        return ref
+
     def unbroadcast(self, ref, u, v, i):
         """Sum ``ref`` (operand ``i`` of ``v``'s contribution to ``u``) back to ``u``'s shape."""
         return self.add_node("sum_to_like", (ref, self.read(u)), {}, origin=v,
@@ -155,6 +164,7 @@ def _seed(b, output, shapes):
 
 
 _LEAN_ADD = {"op": "add", "role": "accumulation"}
+_LEAN_READ = {"op": "input", "role": "forward_value"}
 
 
 def _accumulate(b, v, name, parts, full=True):
@@ -280,7 +290,10 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     and, per node, ``op``, ``role``, ``value`` and the op's parameters (what
     :func:`~gcompile.lowering.lower_records` reads), without what only the
     DiGraph's readers use (``origin``, ``wrt_arg``, ``rule``, ``local``,
-    ``along``); the attribute dicts of rule and accumulation nodes are then
+    ``along``); nodes reading a forward value carry only ``op`` and ``role``
+    (lowering reads the forward node itself), and rule templates are replayed
+    as straight-line functions (:attr:`~gcompile.fragment.Template.lean_replay`);
+    the attribute dicts of rule, accumulation and forward-value nodes are then
     shared between nodes and must not be modified.
 
     ``named=False`` (with ``full=False``) leaves the naming for later: the
@@ -338,7 +351,8 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
     frag = Fragment(b, shapes=static)
     recorder = Recorder(static)
     cache = {}
-    attrs_l, operands_l, hints_l, read = b.attrs, b.operands, b.hints, b.read
+    attrs_l, operands_l, hints_l = b.attrs, b.operands, b.hints
+    read = b.read if full else b.read_lean  # called where reads has no entry yet
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
     reads_get, locals_l = b.reads.get, b.locals
     for v in reversed(p.order):
@@ -380,6 +394,10 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
                 ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, Ref(g),
                                   [ForwardValue(x) for x in us], ForwardValue(v), params)
                 ref = ref.id
+            elif not full:  # the compiler's records: the template as straight-line code
+                ref = t.lean_replay(g, keys, prefix, attrs_l, operands_l, hints_l, reads_get,
+                                    read)
+                own = t.own
             else:
                 slots = [g]
                 for ev in t.events:

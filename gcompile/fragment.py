@@ -148,14 +148,66 @@ class Template:
     ``attrs`` with ``origin`` set (or, for the compiler, the shared ``lean``:
     ``attrs`` without ``origin``, ``wrt_arg``, ``rule``), hint ``d<origin>`` + ``suffix``.
     ``result`` is the slot the rule returned, ``local`` the slot of its
-    factor (see :func:`gcompile.autodiff.grad`) or ``None``.
+    factor (see :func:`gcompile.autodiff.grad`) or ``None``.  ``specs`` are
+    the operand slots of each node event, which :attr:`lean_replay` is written from.
     """
 
-    __slots__ = ("events", "result", "own", "local", "shaped")
+    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean")
 
-    def __init__(self, events, result, own, local, shaped):
+    def __init__(self, events, result, own, local, shaped, specs=()):
         self.events, self.result, self.own, self.local, self.shaped = \
             events, result, own, local, shaped
+        self.specs, self._lean = specs, None
+
+    @property
+    def lean_replay(self):
+        """The compiler's replay as one straight-line function (written and compiled once):
+        ``replay(g, keys, prefix, attrs, operands, hints, reads_get, read)`` appends what
+        the events loop appends with the shared ``lean`` attributes and returns the
+        result's id.  ``read(key)`` adds the node reading forward value ``key``.
+
+        >>> rec = Recorder({"x": (), "y": ()})
+        >>> t = rec.record(lookup("mul"), 0, "z", ("x", "y"), {})
+        >>> attrs, operands, hints = [{"op": "const"}], [()], ["dz"]
+        >>> def read(key):
+        ...     attrs.append({"op": "input"}); operands.append(()); hints.append(key)
+        ...     return len(attrs) - 1
+        >>> t.lean_replay(0, ("x", "y", "z"), "dz", attrs, operands, hints, {}.get, read)
+        2
+        >>> operands, hints
+        ([(), (), (0, 1)], ['dz', 'y', 'dz.mul'])
+        """
+        if self._lean is None:
+            self._lean = _write_replay(self.events, self.specs, self.result)
+        return self._lean
+
+
+def _write_replay(events, specs, result):
+    """Compile the straight-line replay of :attr:`Template.lean_replay` (slot ``k`` is the
+    local ``s<k>``; only slot numbers, key positions and bound constants appear in it)."""
+    lines = ["def replay(g, keys, prefix, attrs, operands, hints, reads_get, read):",
+             "    s0 = g"]
+    bound = {}
+    slot = 1
+    nodes = iter(specs)
+    for ev in events:
+        if type(ev) is int:
+            lines += [f"    s{slot} = reads_get(keys[{ev}])",
+                      f"    if s{slot} is None:",
+                      f"        s{slot} = read(keys[{ev}])"]
+        else:
+            spec = next(nodes)
+            bound[f"lean{slot}"], bound[f"suffix{slot}"] = ev[4], ev[3]
+            args = "".join(f"s{k}, " for k in spec)
+            lines += [f"    s{slot} = len(attrs)",
+                      f"    attrs.append(lean{slot})",
+                      f"    operands.append(({args}))",
+                      f"    hints.append(prefix + suffix{slot})"]
+        slot += 1
+    lines.append(f"    return s{result}")
+    namespace = dict(bound)
+    exec(compile("\n".join(lines), "<gcompile replay>", "exec"), namespace)  # noqa: S102
+    return namespace["replay"]
 
 
 #: What only readers of gc.grad's DiGraph use (the compiler's records leave it out).
@@ -226,7 +278,8 @@ class Recorder:
         events = [ev if type(ev) is int else ev[:4] + ({k: x for k, x in ev[2].items()
                                                         if k not in _USER_TEXT},)
                   for ev in self.events]
-        return Template(events, ref.id, ref.id in nodes, local, self._watch.asked)
+        specs = tuple([ev[4] for ev in self.events if type(ev) is not int])
+        return Template(events, ref.id, ref.id in nodes, local, self._watch.asked, specs)
 
     def read(self, key):
         slot = self.slots.get(key)
