@@ -292,14 +292,16 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     DiGraph's readers use (``origin``, ``wrt_arg``, ``rule``, ``local``,
     ``along``); nodes reading a forward value carry only ``op`` and ``role``
     (lowering reads the forward node itself), and rule templates are replayed
-    as straight-line functions (:attr:`~gcompile.fragment.Template.lean_replay`);
+    as straight-line functions (:meth:`~gcompile.fragment.Template.lean_replay`);
     the attribute dicts of rule, accumulation and forward-value nodes are then
     shared between nodes and must not be modified.
 
     ``named=False`` (with ``full=False``) leaves the naming for later: the
     keys are then an :class:`Unnamed` (``.hints`` are the keys of nodes
     reading forward values; ``.resolve()`` gives the keys ``named=True``
-    gives) and ``grads``/``seed`` hold node ids, not keys."""
+    gives) and ``grads``/``seed`` hold node ids, not keys.  A constant a rule template
+    writes is then one node for all the template's replays (the program is the same:
+    lowering merges equal constants), so there are fewer keys than ``named=True`` gives."""
     if full and not named:
         raise GraphError("backward_records: named=False needs full=False")
     p = plan or make_plan(graph)
@@ -316,7 +318,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     seed = _seed(b, output, static)
     totals = {}
     if output in depends:
-        _reverse(b, p, output, seed, set(wrt), depends, static, totals, full)
+        _reverse(b, p, output, seed, set(wrt), depends, static, totals, full, not named)
     for w in _disconnected([w for w in wrt if w not in totals], output, disconnected):
         totals[w] = b.add_node("zeros_like", (b.read(w),), {}, origin=w, role="zero",
                                hint=f"d{label(w)}", rule="no path to the output: zero")
@@ -345,8 +347,9 @@ def _depends(p, wrt):
     return down
 
 
-def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
-    """The reverse sweep from ``output``: fills ``b`` and ``totals`` (``wrt`` node -> id)."""
+def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False):
+    """The reverse sweep from ``output``: fills ``b`` and ``totals`` (``wrt`` node -> id);
+    ``share``: constants of rule templates are added once (see ``Template.lean_replay``)."""
     contribs = {output: [(seed, False, None, None)]}
     frag = Fragment(b, shapes=static)
     recorder = Recorder(static)
@@ -355,6 +358,7 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
     read = b.read if full else b.read_lean  # called where reads has no entry yet
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
     reads_get, locals_l = b.reads.get, b.locals
+    consts = {}
     for v in reversed(p.order):
         parts = contribs.pop(v, None)
         if parts is None:
@@ -395,8 +399,8 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full):
                                   [ForwardValue(x) for x in us], ForwardValue(v), params)
                 ref = ref.id
             elif not full:  # the compiler's records: the template as straight-line code
-                ref = t.lean_replay(g, keys, prefix, attrs_l, operands_l, hints_l, reads_get,
-                                    read)
+                ref = t.lean_replay(share)(g, keys, prefix, attrs_l, operands_l, hints_l,
+                                           reads_get, read, consts)
                 own = t.own
             else:
                 slots = [g]

@@ -149,7 +149,7 @@ class Template:
     ``attrs`` without ``origin``, ``wrt_arg``, ``rule``), hint ``d<origin>`` + ``suffix``.
     ``result`` is the slot the rule returned, ``local`` the slot of its
     factor (see :func:`gcompile.autodiff.grad`) or ``None``.  ``specs`` are
-    the operand slots of each node event, which :attr:`lean_replay` is written from.
+    the operand slots of each node event, which :meth:`lean_replay` is written from.
     """
 
     __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean")
@@ -159,33 +159,37 @@ class Template:
             events, result, own, local, shaped
         self.specs, self._lean = specs, None
 
-    @property
-    def lean_replay(self):
+    def lean_replay(self, share=False):
         """The compiler's replay as one straight-line function (written and compiled once):
-        ``replay(g, keys, prefix, attrs, operands, hints, reads_get, read)`` appends what
-        the events loop appends with the shared ``lean`` attributes and returns the
-        result's id.  ``read(key)`` adds the node reading forward value ``key``.
+        ``replay(g, keys, prefix, attrs, operands, hints, reads_get, read, consts)``
+        appends what the events loop appends, with the shared ``lean`` attributes, and
+        returns the result's id.  ``read(key)`` adds the node reading forward value ``key``.
+
+        ``share``: a constant the rule made (not its result) is added once per template
+        and position and reused (``consts`` maps it to its id), as lowering would merge
+        them anyway; without, ``consts`` is not read.
 
         >>> rec = Recorder({"x": (), "y": ()})
-        >>> t = rec.record(lookup("mul"), 0, "z", ("x", "y"), {})
-        >>> attrs, operands, hints = [{"op": "const"}], [()], ["dz"]
-        >>> def read(key):
-        ...     attrs.append({"op": "input"}); operands.append(()); hints.append(key)
-        ...     return len(attrs) - 1
-        >>> t.lean_replay(0, ("x", "y", "z"), "dz", attrs, operands, hints, {}.get, read)
-        2
-        >>> operands, hints
-        ([(), (), (0, 1)], ['dz', 'y', 'dz.mul'])
+        >>> t = rec.record(lookup("sub"), 1, "z", ("x", "y"), {})
+        >>> attrs, operands, hints, consts = [{"op": "const"}], [()], ["dz"], {}
+        >>> for g in (0, 0):
+        ...     _ = t.lean_replay(share=True)(g, ("x", "y", "z"), "dz", attrs, operands, hints,
+        ...                                    {}.get, None, consts)
+        >>> [a["op"] for a in attrs], operands, hints
+        (['const', 'const', 'mul', 'mul'], [(), (), (0, 1), (0, 1)], ['dz', 'dz.c', 'dz.mul', 'dz.mul'])
         """
         if self._lean is None:
-            self._lean = _write_replay(self.events, self.specs, self.result)
-        return self._lean
+            self._lean = [None, None]
+        fn = self._lean[share]
+        if fn is None:
+            fn = self._lean[share] = _write_replay(self.events, self.specs, self.result, share)
+        return fn
 
 
-def _write_replay(events, specs, result):
-    """Compile the straight-line replay of :attr:`Template.lean_replay` (slot ``k`` is the
+def _write_replay(events, specs, result, share):
+    """Compile the straight-line replay of :meth:`Template.lean_replay` (slot ``k`` is the
     local ``s<k>``; only slot numbers, key positions and bound constants appear in it)."""
-    lines = ["def replay(g, keys, prefix, attrs, operands, hints, reads_get, read):",
+    lines = ["def replay(g, keys, prefix, attrs, operands, hints, reads_get, read, consts):",
              "    s0 = g"]
     bound = {}
     slot = 1
@@ -195,14 +199,23 @@ def _write_replay(events, specs, result):
             lines += [f"    s{slot} = reads_get(keys[{ev}])",
                       f"    if s{slot} is None:",
                       f"        s{slot} = read(keys[{ev}])"]
+            slot += 1
+            continue
+        spec = next(nodes)
+        bound[f"lean{slot}"], bound[f"suffix{slot}"] = ev[4], ev[3]
+        args = "".join(f"s{k}, " for k in spec)
+        add = [f"s{slot} = len(attrs)",
+               f"attrs.append(lean{slot})",
+               f"operands.append(({args}))",
+               f"hints.append(prefix + suffix{slot})"]
+        if share and not spec and ev[4]["op"] == "const" and slot != result:
+            bound[f"const{slot}"] = object()  # this template's constant at this slot
+            lines += [f"    s{slot} = consts.get(const{slot})",
+                      f"    if s{slot} is None:"]
+            lines += [f"        {line}" for line in add]
+            lines.append(f"        consts[const{slot}] = s{slot}")
         else:
-            spec = next(nodes)
-            bound[f"lean{slot}"], bound[f"suffix{slot}"] = ev[4], ev[3]
-            args = "".join(f"s{k}, " for k in spec)
-            lines += [f"    s{slot} = len(attrs)",
-                      f"    attrs.append(lean{slot})",
-                      f"    operands.append(({args}))",
-                      f"    hints.append(prefix + suffix{slot})"]
+            lines += [f"    {line}" for line in add]
         slot += 1
     lines.append(f"    return s{result}")
     namespace = dict(bound)
