@@ -69,7 +69,7 @@ from .graph import as_node_list, node_dicts, plan as make_plan
 from .limits import check_sizes, checked_shapes
 from . import native
 from .emit import emit
-from .lowering import F8, OP, lower_records
+from .lowering import F8, OP, demand_order, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
 
 __all__ = ["compile", "CompiledGradient"]
@@ -163,15 +163,17 @@ class CompiledGradient:
         self.graph = graph
         self.release = release
         self._fingerprint = _fingerprint(graph)
-        wanted = _ancestors(p, [self.output] + self.wrt)
         nodes = node_dicts(graph)[0]
         leaves = [v for v in p.order if v not in p.ops]
-        self._inputs = [(v, nodes[v].get("value", MISSING), _declared(nodes[v]))
-                        for v in leaves if v in wanted and nodes[v]["op"] == "input"]
         consts = {v: nodes[v].get("value") for v in leaves if nodes[v]["op"] == "const"}
         # what gc.grad's records and the lowering read: compositions fused (gcompile.fusion)
         self._fused = fuse(p, {self.output, *self.wrt}, consts, graph)
         self._fused_graph = getattr(self._fused, "graph", None) or graph  # holds added nodes
+        # the order lowering numbers the forward nodes in (the same for every signature)
+        self._order = demand_order(self._fused, [self.output] + self.wrt)
+        wanted = set(self._order) if self._fused is p else _ancestors(p, [self.output] + self.wrt)
+        self._inputs = [(v, nodes[v].get("value", MISSING), _declared(nodes[v]))
+                        for v in leaves if v in wanted and nodes[v]["op"] == "input"]
 
     def __call__(self, feeds):
         """Return ``(value, {wrt node: gradient})`` at ``feeds``."""
@@ -300,7 +302,7 @@ class CompiledGradient:
                                    static=static, full=False, named=False)
         del static
         records_done = time.perf_counter()
-        prog = lower_records(graph, records, self.output, signature, fused)
+        prog = lower_records(graph, records, self.output, signature, fused, self._order)
         if xp is not np:  # no math.* on a tensor: every node calls the namespace
             prog.scalar = [False] * len(prog.scalar)
         del records

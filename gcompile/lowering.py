@@ -121,7 +121,7 @@ class Program(Facts):
         return self
 
 
-def lower_records(graph, records, output, signature, plan):
+def lower_records(graph, records, output, signature, plan, order=None):
     """Number and simplify ``graph`` and its backward graph; return a :class:`Program`.
 
     ``records`` are the backward graph as ``gcompile.autodiff.backward_records``
@@ -133,12 +133,13 @@ def lower_records(graph, records, output, signature, plan):
     ``meta["grads"]``) to ids; ``prog.grad_ids`` maps each ``wrt`` node to the
     id of its gradient.  Records of ``backward_records(..., named=False)`` are
     lowered with record ids for keys, named by :meth:`Program.name_keys` when
-    asked (the same keys).
+    asked (the same keys).  ``order``: ``demand_order(plan, [output] + wrt)``
+    when the caller has it already.
     """
     names, attrs, operands, meta = records
     # room for every record: a node makes one id at most
     prog = _lower_forward(graph, plan, [output] + list(meta["grads"]), signature,
-                          spare=len(names))
+                          spare=len(names), order=order)
     if type(names) is list:
         ids = _lower_backward(prog, names, names, attrs, operands)
         wanted = set(meta["grads"].values())  # the only backward keys looked up (a dict of
@@ -158,7 +159,7 @@ def lower_records(graph, records, output, signature, plan):
         grads = {w: keyed[r] for w, r in meta["grads"].items()}
         return lower_records(graph, (keyed, attrs, operands, dict(meta, grads=grads,
                                                                     seed=keyed[meta["seed"]])),
-                             output, signature, plan)
+                             output, signature, plan, order)
     prog.grad_ids = {w: ids[r] for w, r in meta["grads"].items()}
     prog.namer = KeyNamer(prog.keys, start, names)
     return prog.trim()
@@ -244,8 +245,9 @@ def _lower_backward(prog, reads, keyed, attrs, operands):
     return ids
 
 
-def _lower_forward(graph, p, targets, signature, spare=0):
-    """The forward part of :func:`lower_records` (with room for ``spare`` more ids)."""
+def _lower_forward(graph, p, targets, signature, spare=0, order=None):
+    """The forward part of :func:`lower_records` (with room for ``spare`` more ids), in
+    ``order`` (``demand_order(p, targets)`` when not given)."""
     prog = Program(len(p.order) + spare)
     nodes = node_dicts(graph)[0]
     inputs = {v: k for k, v in enumerate(signature)}
@@ -253,7 +255,7 @@ def _lower_forward(graph, p, targets, signature, spare=0):
     kinds, payload, keys, op_names = prog.kinds, prog.payload, prog.keys, prog.op_names
     shapes, dtypes, scalar, plain = prog.shapes, prog.dtypes, prog.scalar, prog.plain
     fast = {}
-    for v in demand_order(p, targets):
+    for v in demand_order(p, targets) if order is None else order:
         opdef = ops.get(v)
         if opdef is None:
             if nodes[v]["op"] == "const":
