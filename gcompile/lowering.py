@@ -226,7 +226,20 @@ def _lower_backward(prog, reads, keyed, attrs, operands):
                         ids_append(a if pa else b)
                         continue
                     if unit in rewrites:  # x * -1 -> neg(x), ...
-                        ids_append(_add_op(prog, v, opdef, (a, b), {}))
+                        unary = rewrites[unit]
+                        if unary is None:  # not a plain unary op: the general path
+                            ids_append(_add_op(prog, v, opdef, (a, b), {}))
+                            continue
+                        prog.folded += 1
+                        keep = a if pa else b
+                        made = payload[keep]  # neg(neg(x)) is x (simplify's involution)
+                        if unary.involution and kinds[keep] == OP and made[0] is unary:
+                            ids_append(made[1][0])
+                            continue
+                        ids_append(len(payload))  # a float64 scalar op: see below
+                        payload.append((unary, (keep,), {}))
+                        keys.append(v)
+                        op_names.append(unary.name)
                         continue
                 # _add_plain written inline: most ops of big scalar graphs (capacity suffices)
                 ids_append(len(payload))
@@ -370,11 +383,22 @@ def _fast(opdef):
 
 
 def _units(opdef):
-    """Per operand position of a binary op: ``(identity, rewrite constants)``, the constants
-    :func:`gcompile.simplify.simplify` turns the op into its other operand or a unary op at."""
+    """Per operand position of a binary op: ``(identity, rewrites)``, the constant at which
+    :func:`gcompile.simplify.simplify` turns the op into its other operand, and a dict
+    from each constant it turns the op into a unary op at to that op, where the unary op
+    of a float64 scalar is a float64 scalar op simplify has nothing more to say about
+    than ``neg(neg(x)) = x`` (else ``None``: lowering asks simplify)."""
     identity = tuple(opdef.identity) + (None, None)
-    return tuple((identity[pos], tuple(c for p, c, _ in opdef.unary_when if p == pos))
+    return tuple((identity[pos], {c: _plain_unary(lookup(name))
+                                  for p, c, name in opdef.unary_when if p == pos})
                  for pos in (0, 1))
+
+
+def _plain_unary(opdef):
+    if opdef.arity == 1 and opdef.elementwise and opdef.keeps_float64 and not opdef.params \
+            and not opdef.shape_only and not opdef.noop_if_same_shape:
+        return opdef
+    return None
 
 
 def _add_op(prog, key, opdef, ids, params):
