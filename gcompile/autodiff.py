@@ -52,6 +52,7 @@ class _Builder:
         self.hints = []
         self.reads = {}
         self.locals = []  # ids of nodes whose "local" is an id until named
+        self.parts = []  # (name, parts) whose hints are written when named (named=False)
 
     def add_node(self, op, operands, attrs, *, origin, role, hint, **extra):
         attrs["op"] = op
@@ -140,17 +141,20 @@ class Unnamed:
     ``k`` is hinted ``k``, the key it keeps); :meth:`resolve` makes them unique in
     place (the rule of :meth:`_Builder.name`, so the same keys) and returns them."""
 
-    def __init__(self, hints, reads, graph):
+    def __init__(self, hints, reads, graph, parts=()):
         # the forward keys as they are now (the graph may change before the naming)
         self.hints, self._reads, self._fwd = hints, reads, list(node_dicts(graph)[0])
+        self._parts = parts  # (name, parts) of _name_parts, not applied yet
 
     def __len__(self):
         return len(self.hints)
 
     def resolve(self):
         if self._fwd is not None:
+            for name, parts in self._parts:
+                _name_parts(self.hints, name, parts)
             _unique(self.hints, self._reads, self._fwd)
-            self._reads = self._fwd = None
+            self._reads = self._fwd = self._parts = None
         return self.hints
 
 
@@ -188,9 +192,11 @@ def _name_parts(hints, name, parts):
         (r0, own0, c0, p0), (r1, own1, c1, p1) = parts
         same = c0 == c1
         if own0:
-            hints[r0] = f"{name}@{label(c0)}" + (f"#{p0}" if same else "")
+            c0 = c0 if type(c0) is str else label(c0)
+            hints[r0] = f"{name}@{c0}#{p0}" if same else f"{name}@{c0}"
         if own1:
-            hints[r1] = f"{name}@{label(c1)}" + (f"#{p1}" if same else "")
+            c1 = c1 if type(c1) is str else label(c1)
+            hints[r1] = f"{name}@{c1}#{p1}" if same else f"{name}@{c1}"
         return
     seen = Counter([consumer for _, _, consumer, _ in parts])
     for ref, own, consumer, pos in parts:
@@ -325,7 +331,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     attrs, operands = b.attrs, b.operands
     if not named:
         b.attrs = b.operands = None
-        return Unnamed(b.hints, b.reads, graph), attrs, operands, dict(
+        return Unnamed(b.hints, b.reads, graph, b.parts), attrs, operands, dict(
             grads={w: totals[w] for w in wrt}, output=output, wrt=list(wrt), seed=seed)
     names = b.name(graph)
     b.attrs = b.operands = b.reads = None
@@ -359,6 +365,7 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
     reads_get, locals_l = b.reads.get, b.locals
     consts = {}
+    pending = b.parts.append
     for v in reversed(p.order):
         parts = contribs.pop(v, None)
         if parts is None:
@@ -369,7 +376,10 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             if own:
                 hints_l[g] = prefix
         else:
-            _name_parts(hints_l, prefix, parts)
+            if share:  # each hint is written once: naming them can wait (Unnamed.resolve)
+                pending((prefix, parts))
+            else:
+                _name_parts(hints_l, prefix, parts)
             g = _accumulate(b, v, prefix, parts, full)
         if v in wrt:
             totals[v] = g
@@ -394,13 +404,15 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             t = kinds[i]
             if t is None or t.__class__ is dict:
                 t = _template(recorder, kinds, t, op, i, v, us, params, static, keys)
+                if t is not False and not full and t.replay is None:
+                    t.replay = t.lean_replay(share)
             if t is False:
                 ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, Ref(g),
                                   [ForwardValue(x) for x in us], ForwardValue(v), params)
                 ref = ref.id
             elif not full:  # the compiler's records: the template as straight-line code
-                ref = t.lean_replay(share)(g, keys, prefix, attrs_l, operands_l, hints_l,
-                                           reads_get, read, consts)
+                ref = t.replay(g, keys, prefix, attrs_l, operands_l, hints_l, reads_get, read,
+                               consts)
                 own = t.own
             else:
                 slots = [g]

@@ -152,12 +152,13 @@ class Template:
     the operand slots of each node event, which :meth:`lean_replay` is written from.
     """
 
-    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean")
+    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean", "replay")
 
     def __init__(self, events, result, own, local, shaped, specs=()):
         self.events, self.result, self.own, self.local, self.shaped = \
             events, result, own, local, shaped
         self.specs, self._lean = specs, None
+        self.replay = None  # the lean_replay a reverse sweep chose (templates are its own)
 
     def lean_replay(self, share=False):
         """The compiler's replay as one straight-line function (written and compiled once):
