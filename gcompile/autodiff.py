@@ -31,6 +31,7 @@ from .errors import GraphError, label, node_error
 from .evaluate import evaluate
 from .fragment import ForwardValue, Fragment, Recorder, Ref
 from .graph import as_node_list, from_records, node_dicts, plan as make_plan
+from .replay import write_node_replay
 from .shapes import infer_shapes
 
 __all__ = ["grad", "gradients", "backward_pass", "ROLES"]
@@ -366,6 +367,10 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
     reads_get, locals_l = b.reads.get, b.locals
     consts = {}
     pending = b.parts.append
+    nodes = {}  # kind -> its write_node_replay (False: the general path), full=False only
+    state = dict(attrs=attrs_l, operands=operands_l, hints=hints_l, reads_get=reads_get,
+                 read=read, consts=consts, contribs=contribs, depends=depends, static=static,
+                 unbroadcast=b.unbroadcast)
     for v in reversed(p.order):
         parts = contribs.pop(v, None)
         if parts is None:
@@ -388,16 +393,20 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             continue
         us = operands_of[v]
         params = params_of[v]
-        keys = us + (v,)
         if params:
             key = (op.name, _params_key(params), tuple(map(us.index, us)))
         elif len(us) == 1:  # the common kinds first: no tuple to build
             key = op.name
         else:
             key = (op.name, us[0] == us[1] if len(us) == 2 else tuple(map(us.index, us)))
+        if not full:  # the kind's templates as one generated function, where they allow
+            replay = nodes.get(key)
+            if replay and not replay(v, us, g, prefix):
+                continue
         kinds = cache.get(key)
         if kinds is None:
             kinds = cache[key] = [None] * len(us)
+        keys = us + (v,)
         for i, u in enumerate(us):
             if op.vjp[i] is None or u not in depends:
                 continue
@@ -440,6 +449,24 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             contribs.setdefault(u, []).append((ref, own, v, i))
             if full:
                 attrs_l[ref].setdefault("along", []).append((u, v, i))  # the edge it flows back on
+        if not full:
+            nodes[key] = _node_replay(op, kinds, share, state)
+
+
+def _node_replay(op, kinds, share, state):
+    """:func:`~gcompile.replay.write_node_replay` of a kind whose templates are ``kinds``
+    (``False`` where one position runs its rule or has templates per shape)."""
+    templates = []
+    for i, t in enumerate(kinds):
+        if op.vjp[i] is None:
+            templates.append(None)
+        elif t is None:
+            templates.append(False)  # not recorded yet
+        elif t is False or t.__class__ is dict:
+            return False
+        else:
+            templates.append(t)
+    return write_node_replay(len(kinds), templates, op.broadcasts, share, state)
 
 
 def _params_key(params):

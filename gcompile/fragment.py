@@ -152,13 +152,15 @@ class Template:
     the operand slots of each node event, which :meth:`lean_replay` is written from.
     """
 
-    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean", "replay")
+    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean", "replay",
+                 "const_keys")
 
     def __init__(self, events, result, own, local, shaped, specs=()):
         self.events, self.result, self.own, self.local, self.shaped = \
             events, result, own, local, shaped
         self.specs, self._lean = specs, None
         self.replay = None  # the lean_replay a reverse sweep chose (templates are its own)
+        self.const_keys = {}  # slot of a shared constant -> its key in the sweep's consts
 
     def lean_replay(self, share=False):
         """The compiler's replay as one straight-line function (written and compiled once):
@@ -183,45 +185,10 @@ class Template:
             self._lean = [None, None]
         fn = self._lean[share]
         if fn is None:
-            fn = self._lean[share] = _write_replay(self.events, self.specs, self.result, share)
+            from .replay import write_replay
+
+            fn = self._lean[share] = write_replay(self, share)
         return fn
-
-
-def _write_replay(events, specs, result, share):
-    """Compile the straight-line replay of :meth:`Template.lean_replay` (slot ``k`` is the
-    local ``s<k>``; only slot numbers, key positions and bound constants appear in it)."""
-    lines = ["def replay(g, keys, prefix, attrs, operands, hints, reads_get, read, consts):",
-             "    s0 = g"]
-    bound = {}
-    slot = 1
-    nodes = iter(specs)
-    for ev in events:
-        if type(ev) is int:
-            lines += [f"    s{slot} = reads_get(keys[{ev}])",
-                      f"    if s{slot} is None:",
-                      f"        s{slot} = read(keys[{ev}])"]
-            slot += 1
-            continue
-        spec = next(nodes)
-        bound[f"lean{slot}"], bound[f"suffix{slot}"] = ev[4], ev[3]
-        args = "".join(f"s{k}, " for k in spec)
-        add = [f"s{slot} = len(attrs)",
-               f"attrs.append(lean{slot})",
-               f"operands.append(({args}))",
-               f"hints.append(prefix + suffix{slot})"]
-        if share and not spec and ev[4]["op"] == "const" and slot != result:
-            bound[f"const{slot}"] = object()  # this template's constant at this slot
-            lines += [f"    s{slot} = consts.get(const{slot})",
-                      f"    if s{slot} is None:"]
-            lines += [f"        {line}" for line in add]
-            lines.append(f"        consts[const{slot}] = s{slot}")
-        else:
-            lines += [f"    {line}" for line in add]
-        slot += 1
-    lines.append(f"    return s{result}")
-    namespace = dict(bound)
-    exec(compile("\n".join(lines), "<gcompile replay>", "exec"), namespace)  # noqa: S102
-    return namespace["replay"]
 
 
 #: What only readers of gc.grad's DiGraph use (the compiler's records leave it out).

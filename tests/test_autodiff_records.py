@@ -89,15 +89,7 @@ def test_the_compilers_lean_records_are_the_full_ones_without_user_text():
     out, wrt = g.graph["output"], g.graph["wrt"]
     full = autodiff.backward_records(g, out, wrt, None, "zero")
     lean = autodiff.backward_records(g, out, wrt, None, "zero", full=False)
-    assert lean[0] == full[0] and lean[2] == full[2] and lean[3] == full[3]
-    text = {"origin", "wrt_arg", "rule", "local", "along"}
-    for a, b in zip(full[1], lean[1]):
-        if a["role"] in ("local_derivative", "accumulation"):
-            assert b == {k: v for k, v in a.items() if k not in text}
-        elif a["role"] == "forward_value":  # lowering reads the value of its forward node
-            assert b == {"op": "input", "role": "forward_value"}
-        else:
-            assert b == a
+    _assert_lean_is_full(full, lean)
     sig = {w: ((), "f8") for w in wrt}
     p = gc.plan(g)
     progs = [lower_records(g, r, out, sig, p) for r in (full, lean)]
@@ -123,3 +115,48 @@ def test_grad_dicts_are_plain_and_independent():
     assert "weight" not in bwd.edges[x, y]
     copy = bwd.copy()
     assert list(copy.nodes(data=True)) == list(bwd.nodes(data=True))
+
+
+def _assert_lean_is_full(full, lean):
+    """The compiler's records (rule templates replayed by generated code, one shared dict
+    per kind) are the full records (the events loop) without what only users read."""
+    assert lean[0] == full[0] and lean[2] == full[2] and lean[3] == full[3]
+    text = {"origin", "wrt_arg", "rule", "local", "along"}
+    for a, b in zip(full[1], lean[1], strict=True):
+        if a["role"] in ("local_derivative", "accumulation"):
+            assert b == {k: v for k, v in a.items() if k not in text}
+        elif a["role"] == "forward_value" and b is autodiff._LEAN_READ:  # lowering reads
+            assert b == {"op": "input", "role": "forward_value"}  # the forward node itself
+        else:  # the seed, a zero gradient, an unbroadcast, reads they made: as gc.grad has
+            assert b == {k: v for k, v in a.items() if k != "along"}  # them, edges aside
+
+
+@profile(0.5)
+@given(case=tensor_graphs())
+def test_generated_replays_write_what_the_rules_write_on_broadcasting_graphs(case):
+    shapes = {k: np.shape(v) for k, v in case.feeds.items()}
+    with np.errstate(all="ignore"):
+        _assert_lean_is_full(_records(case, shapes), _records(case, shapes, full=False))
+
+
+@profile(0.5)
+@given(case=scalar_dags(max_ops=30))
+def test_generated_replays_write_what_the_rules_write_on_scalar_dags(case):
+    shapes = {k: () for k in case.feeds}
+    _assert_lean_is_full(_records(case, shapes), _records(case, shapes, full=False))
+
+
+def test_unnamed_records_share_a_templates_constant_and_lower_to_the_same_program():
+    from bench.workloads import make_w1, w1_graph
+
+    g = w1_graph(make_w1(300))
+    out, wrt = g.graph["output"], g.graph["wrt"]
+    named = autodiff.backward_records(g, out, wrt, None, "zero", full=False)
+    unnamed = autodiff.backward_records(g, out, wrt, None, "zero", full=False, named=False)
+    count = [sum(d["op"] == "const" for d in r[1]) for r in (named, unnamed)]
+    assert count[1] < count[0] // 10  # one per template position, not one per node
+    sig = {w: ((), "f8") for w in wrt}
+    p = gc.plan(g)
+    progs = [lower_records(g, r, out, sig, p) for r in (named, unnamed)]
+    assert progs[0].keys == progs[1].name_keys() and progs[0].op_names == progs[1].op_names
+    assert progs[0].payload == progs[1].payload
