@@ -53,7 +53,6 @@ class _Builder:
         self.hints = []
         self.reads = {}
         self.locals = []  # ids of nodes whose "local" is an id until named
-        self.parts = []  # (name, parts) whose hints are written when named (named=False)
 
     def add_node(self, op, operands, attrs, *, origin, role, hint, **extra):
         attrs["op"] = op
@@ -142,20 +141,17 @@ class Unnamed:
     ``k`` is hinted ``k``, the key it keeps); :meth:`resolve` makes them unique in
     place (the rule of :meth:`_Builder.name`, so the same keys) and returns them."""
 
-    def __init__(self, hints, reads, graph, parts=()):
+    def __init__(self, hints, reads, graph):
         # the forward keys as they are now (the graph may change before the naming)
         self.hints, self._reads, self._fwd = hints, reads, list(node_dicts(graph)[0])
-        self._parts = parts  # (name, parts) of _name_parts, not applied yet
 
     def __len__(self):
         return len(self.hints)
 
     def resolve(self):
         if self._fwd is not None:
-            for name, parts in self._parts:
-                _name_parts(self.hints, name, parts)
             _unique(self.hints, self._reads, self._fwd)
-            self._reads = self._fwd = self._parts = None
+            self._reads = self._fwd = None
         return self.hints
 
 
@@ -332,7 +328,7 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     attrs, operands = b.attrs, b.operands
     if not named:
         b.attrs = b.operands = None
-        return Unnamed(b.hints, b.reads, graph, b.parts), attrs, operands, dict(
+        return Unnamed(b.hints, b.reads, graph), attrs, operands, dict(
             grads={w: totals[w] for w in wrt}, output=output, wrt=list(wrt), seed=seed)
     names = b.name(graph)
     b.attrs = b.operands = b.reads = None
@@ -366,7 +362,6 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
     reads_get, locals_l = b.reads.get, b.locals
     consts = {}
-    pending = b.parts.append
     nodes = {}  # kind -> its write_node_replay (False: the general path), full=False only
     state = dict(attrs=attrs_l, operands=operands_l, hints=hints_l, reads_get=reads_get,
                  read=read, consts=consts, contribs=contribs, depends=depends, static=static,
@@ -381,10 +376,8 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             if own:
                 hints_l[g] = prefix
         else:
-            if share:  # each hint is written once: naming them can wait (Unnamed.resolve)
-                pending((prefix, parts))
-            else:
-                _name_parts(hints_l, prefix, parts)
+            _name_parts(hints_l, prefix, parts)  # (now: kept for later, the parts would
+            # outlive the sweep as 100,000 objects for the garbage collector to visit)
             g = _accumulate(b, v, prefix, parts, full)
         if v in wrt:
             totals[v] = g
