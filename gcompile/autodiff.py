@@ -294,8 +294,8 @@ def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static
     :func:`~gcompile.lowering.lower_records` reads), without what only the
     DiGraph's readers use (``origin``, ``wrt_arg``, ``rule``, ``local``,
     ``along``); nodes reading a forward value carry only ``op`` and ``role``
-    (lowering reads the forward node itself), and rule templates are replayed
-    as straight-line functions (:meth:`~gcompile.fragment.Template.lean_replay`);
+    (lowering reads the forward node itself), and the templates of a common
+    kind of node are replayed by generated code (:mod:`gcompile.replay`);
     the attribute dicts of rule, accumulation and forward-value nodes are then
     shared between nodes and must not be modified.
 
@@ -350,9 +350,15 @@ def _depends(p, wrt):
     return down
 
 
+#: Nodes of one kind replayed by the events loop before the compiler's records switch to
+#: the kind's generated function (writing and compiling it costs as much as ~50 nodes).
+REPLAY_AFTER = 64
+
+
 def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False):
     """The reverse sweep from ``output``: fills ``b`` and ``totals`` (``wrt`` node -> id);
-    ``share``: constants of rule templates are added once (see ``Template.lean_replay``)."""
+    ``share``: a constant a rule template writes is added once (see
+    :func:`~gcompile.replay.write_node_replay`)."""
     contribs = {output: [(seed, False, None, None)]}
     frag = Fragment(b, shapes=static)
     recorder = Recorder(static)
@@ -362,7 +368,7 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
     ops_of, operands_of, params_of = p.ops, p.operands, p.params
     reads_get, locals_l = b.reads.get, b.locals
     consts = {}
-    nodes = {}  # kind -> its write_node_replay (False: the general path), full=False only
+    nodes = {}  # kind -> nodes seen, then its write_node_replay (False: never), full=False
     state = dict(attrs=attrs_l, operands=operands_l, hints=hints_l, reads_get=reads_get,
                  read=read, consts=consts, contribs=contribs, depends=depends, static=static,
                  unbroadcast=b.unbroadcast)
@@ -375,9 +381,8 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             g, own = parts[0][0], parts[0][1]
             if own:
                 hints_l[g] = prefix
-        else:
-            _name_parts(hints_l, prefix, parts)  # (now: kept for later, the parts would
-            # outlive the sweep as 100,000 objects for the garbage collector to visit)
+        else:  # named now (kept for later, the parts would outlive the sweep as objects
+            _name_parts(hints_l, prefix, parts)  # for the garbage collector to visit)
             g = _accumulate(b, v, prefix, parts, full)
         if v in wrt:
             totals[v] = g
@@ -392,9 +397,11 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             key = op.name
         else:
             key = (op.name, us[0] == us[1] if len(us) == 2 else tuple(map(us.index, us)))
-        if not full:  # the kind's templates as one generated function, where they allow
-            replay = nodes.get(key)
-            if replay and not replay(v, us, g, prefix):
+        if not full:  # the kind's templates as one generated function, once it pays
+            made = nodes.get(key, 0)
+            if made.__class__ is int:
+                nodes[key] = made + 1
+            elif made and not made(v, us, g, prefix):
                 continue
         kinds = cache.get(key)
         if kinds is None:
@@ -406,16 +413,10 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             t = kinds[i]
             if t is None or t.__class__ is dict:
                 t = _template(recorder, kinds, t, op, i, v, us, params, static, keys)
-                if t is not False and not full and t.replay is None:
-                    t.replay = t.lean_replay(share)
             if t is False:
                 ref, own = _apply(b, op, frag.at(v, i, op.rules[i]), i, Ref(g),
                                   [ForwardValue(x) for x in us], ForwardValue(v), params)
                 ref = ref.id
-            elif not full:  # the compiler's records: the template as straight-line code
-                ref = t.replay(g, keys, prefix, attrs_l, operands_l, hints_l, reads_get, read,
-                               consts)
-                own = t.own
             else:
                 slots = [g]
                 for ev in t.events:
@@ -424,6 +425,13 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
                         slots.append(read(keys[ev]) if r is None else r)
                         continue
                     get, n, tattrs, suffix, lean = ev
+                    if share and not n and lean["op"] == "const" and len(slots) != t.result:
+                        shared = t.const_key(len(slots))
+                        r = consts.get(shared)
+                        if r is not None:
+                            slots.append(r)
+                            continue
+                        consts[shared] = len(attrs_l)
                     slots.append(len(attrs_l))
                     if full:
                         d = tattrs.copy()
@@ -443,7 +451,9 @@ def _reverse(b, p, output, seed, wrt, depends, static, totals, full, share=False
             if full:
                 attrs_l[ref].setdefault("along", []).append((u, v, i))  # the edge it flows back on
         if not full:
-            nodes[key] = _node_replay(op, kinds, share, state)
+            made = nodes[key]
+            if made.__class__ is int and made >= REPLAY_AFTER or made.__class__ is not int and made:
+                nodes[key] = _node_replay(op, kinds, share, state)  # or again: a new template
 
 
 def _node_replay(op, kinds, share, state):

@@ -149,46 +149,24 @@ class Template:
     ``attrs`` without ``origin``, ``wrt_arg``, ``rule``), hint ``d<origin>`` + ``suffix``.
     ``result`` is the slot the rule returned, ``local`` the slot of its
     factor (see :func:`gcompile.autodiff.grad`) or ``None``.  ``specs`` are
-    the operand slots of each node event, which :meth:`lean_replay` is written from.
+    the operand slots of each node event (for :mod:`gcompile.replay`).
     """
 
-    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "_lean", "replay",
-                 "const_keys")
+    __slots__ = ("events", "result", "own", "local", "shaped", "specs", "const_keys")
 
     def __init__(self, events, result, own, local, shaped, specs=()):
         self.events, self.result, self.own, self.local, self.shaped = \
             events, result, own, local, shaped
-        self.specs, self._lean = specs, None
-        self.replay = None  # the lean_replay a reverse sweep chose (templates are its own)
-        self.const_keys = {}  # slot of a shared constant -> its key in the sweep's consts
+        self.specs = specs
+        self.const_keys = {}  # slot of a shared constant -> its key (see const_key)
 
-    def lean_replay(self, share=False):
-        """The compiler's replay as one straight-line function (written and compiled once):
-        ``replay(g, keys, prefix, attrs, operands, hints, reads_get, read, consts)``
-        appends what the events loop appends, with the shared ``lean`` attributes, and
-        returns the result's id.  ``read(key)`` adds the node reading forward value ``key``.
-
-        ``share``: a constant the rule made (not its result) is added once per template
-        and position and reused (``consts`` maps it to its id), as lowering would merge
-        them anyway; without, ``consts`` is not read.
-
-        >>> rec = Recorder({"x": (), "y": ()})
-        >>> t = rec.record(lookup("sub"), 1, "z", ("x", "y"), {})
-        >>> attrs, operands, hints, consts = [{"op": "const"}], [()], ["dz"], {}
-        >>> for g in (0, 0):
-        ...     _ = t.lean_replay(share=True)(g, ("x", "y", "z"), "dz", attrs, operands, hints,
-        ...                                    {}.get, None, consts)
-        >>> [a["op"] for a in attrs], operands, hints
-        (['const', 'const', 'mul', 'mul'], [(), (), (0, 1), (0, 1)], ['dz', 'dz.c', 'dz.mul', 'dz.mul'])
-        """
-        if self._lean is None:
-            self._lean = [None, None]
-        fn = self._lean[share]
-        if fn is None:
-            from .replay import write_replay
-
-            fn = self._lean[share] = write_replay(self, share)
-        return fn
+    def const_key(self, slot):
+        """The key of the constant at ``slot`` in a sweep's shared constants (one per
+        template and slot: see :func:`gcompile.replay.write_node_replay`)."""
+        key = self.const_keys.get(slot)
+        if key is None:
+            key = self.const_keys[slot] = object()
+        return key
 
 
 #: What only readers of gc.grad's DiGraph use (the compiler's records leave it out).

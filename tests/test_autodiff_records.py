@@ -4,6 +4,8 @@ The oracle for the templates is the rule itself: the same records with every
 VJP rule run at every node (the path taken when a rule's output cannot be
 shared) must equal the replayed ones, node for node and key order included.
 """
+from unittest import mock
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -131,19 +133,26 @@ def _assert_lean_is_full(full, lean):
             assert b == {k: v for k, v in a.items() if k != "along"}  # them, edges aside
 
 
+def _lean_both_ways(case, shapes):
+    """The lean records by the events loop alone and with every kind's generated replay
+    from its second node on, each checked against the full records."""
+    full = _records(case, shapes)
+    for after in (10**9, 0):
+        with mock.patch.object(autodiff, "REPLAY_AFTER", after):
+            _assert_lean_is_full(full, _records(case, shapes, full=False))
+
+
 @profile(0.5)
 @given(case=tensor_graphs())
 def test_generated_replays_write_what_the_rules_write_on_broadcasting_graphs(case):
-    shapes = {k: np.shape(v) for k, v in case.feeds.items()}
     with np.errstate(all="ignore"):
-        _assert_lean_is_full(_records(case, shapes), _records(case, shapes, full=False))
+        _lean_both_ways(case, {k: np.shape(v) for k, v in case.feeds.items()})
 
 
 @profile(0.5)
 @given(case=scalar_dags(max_ops=30))
 def test_generated_replays_write_what_the_rules_write_on_scalar_dags(case):
-    shapes = {k: () for k in case.feeds}
-    _assert_lean_is_full(_records(case, shapes), _records(case, shapes, full=False))
+    _lean_both_ways(case, {k: () for k in case.feeds})
 
 
 def test_unnamed_records_share_a_templates_constant_and_lower_to_the_same_program():
@@ -152,7 +161,10 @@ def test_unnamed_records_share_a_templates_constant_and_lower_to_the_same_progra
     g = w1_graph(make_w1(300))
     out, wrt = g.graph["output"], g.graph["wrt"]
     named = autodiff.backward_records(g, out, wrt, None, "zero", full=False)
+    with mock.patch.object(autodiff, "REPLAY_AFTER", 10**9):  # the events loop shares them too
+        loop = autodiff.backward_records(g, out, wrt, None, "zero", full=False, named=False)
     unnamed = autodiff.backward_records(g, out, wrt, None, "zero", full=False, named=False)
+    assert loop[0].resolve() == unnamed[0].resolve() and loop[1:] == unnamed[1:]
     count = [sum(d["op"] == "const" for d in r[1]) for r in (named, unnamed)]
     assert count[1] < count[0] // 10  # one per template position, not one per node
     sig = {w: ((), "f8") for w in wrt}
