@@ -60,7 +60,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .autodiff import backward_records, grad, paused_gc
+from .autodiff import grad, paused_gc
 from .errors import GraphError, describe_value
 from .evaluate import evaluate
 from .feeds import MISSING, check_shape, read_input
@@ -71,6 +71,7 @@ from . import native
 from .emit import emit
 from .lowering import F8, OP, demand_order, lower_records
 from .namespace import device_of, is_foreign_array, library_of, namespace_of
+from .sweep import backward_records
 
 __all__ = ["compile", "CompiledGradient"]
 

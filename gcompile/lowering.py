@@ -124,7 +124,7 @@ class Program(Facts):
 def lower_records(graph, records, output, signature, plan, order=None):
     """Number and simplify ``graph`` and its backward graph; return a :class:`Program`.
 
-    ``records`` are the backward graph as ``gcompile.autodiff.backward_records``
+    ``records`` are the backward graph as ``gcompile.sweep.backward_records``
     gives it (what ``gc.grad`` makes its DiGraph of; operands are list
     indices, not keys).  ``signature`` maps each input node to ``(shape, dtype
     str)`` of its feed, in the order of the generated function's parameters;
@@ -148,9 +148,9 @@ def lower_records(graph, records, output, signature, plan, order=None):
             prog.alias[names[i]] = ids[i]
         prog.grad_ids = {w: prog.alias[k] for w, k in meta["grads"].items()}
         return prog.trim()
-    # unnamed records (autodiff.Unnamed): the program's keys of backward nodes are record
-    # ids until a reader asks for them (Program.name_keys); where lowering fails, it runs
-    # again on the named records, so that the error names the node
+    # unnamed records (gcompile.records.Unnamed): the program's keys of backward nodes are
+    # record ids until a reader asks for them (Program.name_keys); where lowering fails, it
+    # runs again on the named records, so that the error names the node
     start = len(prog.payload)
     try:
         ids = _lower_backward(prog, names.hints, range(len(attrs)), attrs, operands)
@@ -167,7 +167,7 @@ def lower_records(graph, records, output, signature, plan, order=None):
 
 class KeyNamer:
     """Names the keys ``keys[start:]`` (ids of the records ``unnamed``, an
-    :class:`gcompile.autodiff.Unnamed`) in place, once, when first called; returns ``keys``."""
+    :class:`gcompile.records.Unnamed`) in place, once, when first called; returns ``keys``."""
 
     def __init__(self, keys, start, unnamed):
         self.keys, self.start, self.unnamed = keys, start, unnamed

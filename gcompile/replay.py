@@ -1,7 +1,7 @@
 """A kind of node's rule templates replayed as generated straight-line code.
 
 A :class:`~gcompile.fragment.Template` is what one VJP rule wrote at one forward
-node; :func:`gcompile.autodiff.backward_records` replays it at every other node
+node; :func:`gcompile.sweep.backward_records` replays it at every other node
 of the same kind (op, parameters, operand aliasing).  For the compiler's lean
 records (``full=False``), once a kind is common enough to pay for it, the
 replay of all its operand positions is Python source written and compiled once
@@ -126,7 +126,7 @@ def write_node_replay(arity, templates, broadcasts, share, state):
     differs from the node's (``broadcasts``), and its contribution appended to
     ``contribs``; ``False`` is returned.  ``state`` binds ``attrs``,
     ``operands``, ``hints``, ``reads_get``, ``read``, ``consts``, ``contribs``,
-    ``depends``, ``static`` and ``unbroadcast`` (see :func:`gcompile.autodiff._reverse`).
+    ``depends``, ``static`` and ``unbroadcast`` (see :func:`gcompile.sweep.backward_records`).
     """
     source, bound = node_replay_source(arity, templates, broadcasts, share)
     namespace = dict(state, **bound)

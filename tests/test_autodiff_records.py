@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 
 import gcompile as gc
-from gcompile import autodiff, fragment
+from gcompile import autodiff, fragment, records, sweep
 from gcompile.lowering import lower_records
 from strategies import profile, scalar_dags, tensor_graphs
 
@@ -127,7 +127,7 @@ def _assert_lean_is_full(full, lean):
     for a, b in zip(full[1], lean[1], strict=True):
         if a["role"] in ("local_derivative", "accumulation"):
             assert b == {k: v for k, v in a.items() if k not in text}
-        elif a["role"] == "forward_value" and b is autodiff._LEAN_READ:  # lowering reads
+        elif a["role"] == "forward_value" and b is records.LEAN_READ:  # lowering reads
             assert b == {"op": "input", "role": "forward_value"}  # the forward node itself
         else:  # the seed, a zero gradient, an unbroadcast, reads they made: as gc.grad has
             assert b == {k: v for k, v in a.items() if k != "along"}  # them, edges aside
@@ -138,7 +138,7 @@ def _lean_both_ways(case, shapes):
     from its second node on, each checked against the full records."""
     full = _records(case, shapes)
     for after in (10**9, 0):
-        with mock.patch.object(autodiff, "REPLAY_AFTER", after):
+        with mock.patch.object(sweep, "REPLAY_AFTER", after):
             _assert_lean_is_full(full, _records(case, shapes, full=False))
 
 
@@ -161,7 +161,7 @@ def test_unnamed_records_share_a_templates_constant_and_lower_to_the_same_progra
     g = w1_graph(make_w1(300))
     out, wrt = g.graph["output"], g.graph["wrt"]
     named = autodiff.backward_records(g, out, wrt, None, "zero", full=False)
-    with mock.patch.object(autodiff, "REPLAY_AFTER", 10**9):  # the events loop shares them too
+    with mock.patch.object(sweep, "REPLAY_AFTER", 10**9):  # the events loop shares them too
         loop = autodiff.backward_records(g, out, wrt, None, "zero", full=False, named=False)
     unnamed = autodiff.backward_records(g, out, wrt, None, "zero", full=False, named=False)
     assert loop[0].resolve() == unnamed[0].resolve() and loop[1:] == unnamed[1:]
