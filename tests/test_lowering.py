@@ -1,7 +1,7 @@
 """gcompile.lowering: the fast paths give the program the general path gives.
 
 The oracle is the lowering with every fast path turned off (each op through
-``_add_op`` and :func:`gcompile.simplify.simplify`): same ids, ops, operands,
+``add_op`` and :func:`gcompile.simplify.simplify`): same ids, ops, operands,
 params, shapes, dtypes, folds and aliases, on random scalar DAGs with
 constants (identities, ``x * -1`` rewrites, folds of two constants) and on
 graphs mixing arrays and scalars.
@@ -76,18 +76,38 @@ def test_fast_paths_give_the_general_program(seed, arrays, monkeypatch):
     shapes = {"x1": (3,), "x2": (2, 3)} if arrays else None
     g, output, signature = random_graph(60, seed, shapes)
     calls = []
-    general = lowering._add_op
-    monkeypatch.setattr(lowering, "_add_op", lambda *a: calls.append(1) or general(*a))
+    general = lowering.add_op
+    monkeypatch.setattr(lowering, "add_op", lambda *a: calls.append(1) or general(*a))
     with np.errstate(all="ignore"):
         fast, records = lowered(g, output, signature)
         n_fast = len(calls)
-        monkeypatch.setattr(lowering, "_fast", lambda opdef: 0)
+        monkeypatch.setattr(lowering, "fast_kind", lambda opdef: 0)
         slow, _ = lowered(g, output, signature)
     same(fast, slow)
     assert n_fast <= len(calls) - n_fast  # the fast paths take some ops
     assert fast.folded > 0  # identities and constant folds were met
     for w, key in records[3]["grads"].items():
         assert fast.alias[key] == slow.alias[key]
+
+
+def test_a_sign_flip_becomes_neg_and_two_flips_cancel_on_the_fast_path(monkeypatch):
+    # tanh(x - (y - z)): dy = -(dt), dz = -(-(dt)) = dt, where dt is the tanh derivative
+    g = nx.DiGraph()
+    g.add_nodes_from(["x", "y", "z"], op="input")
+    g.add_node("inner", op="sub")
+    g.add_node("outer", op="sub")
+    g.add_node("t", op="tanh")
+    g.add_edges_from([("y", "inner", {"arg": 0}), ("z", "inner", {"arg": 1}),
+                      ("x", "outer", {"arg": 0}), ("inner", "outer", {"arg": 1}),
+                      ("outer", "t", {"arg": 0})])
+    signature = {k: ((), "f8") for k in ("x", "y", "z")}
+    fast, records = lowered(g, "t", signature)
+    assert fast.op_names.count("neg") == 1
+    assert fast.grad_ids["z"] == fast.grad_ids["x"]  # neg(neg(dt)) is dt itself
+    neg = fast.op_names.index("neg")
+    assert fast.grad_ids["y"] == neg and fast.payload[neg][1] == (fast.grad_ids["x"],)
+    monkeypatch.setattr(lowering, "fast_kind", lambda opdef: 0)  # simplify's own answer
+    same(fast, lowered(g, "t", signature)[0])
 
 
 def test_alias_holds_the_forward_keys_and_the_gradients():
@@ -117,11 +137,11 @@ def test_w1_ops_mostly_skip_the_general_path(monkeypatch):
     g = w1_graph(make_w1(300, seed=5))
     signature = {k: ((), "f8") for k in g.graph["wrt"]}
     calls = []
-    general = lowering._add_op
-    monkeypatch.setattr(lowering, "_add_op", lambda *a: calls.append(a[2].name) or general(*a))
+    general = lowering.add_op
+    monkeypatch.setattr(lowering, "add_op", lambda *a: calls.append(a[2].name) or general(*a))
     prog, _ = lowered(g, g.graph["output"], signature)
     assert len(calls) < 0.2 * prog.kinds.count(lowering.OP)
-    # what is left: x * -1 -> neg(x) (a rewrite), ops of two constants (folded)
+    # what is left: ops of two constants, folded (x * -1 -> neg(x) has its own fast path)
     assert calls.count("mul") > len(calls) / 2
 
 
