@@ -55,7 +55,7 @@ def _apply(b, op, f, i, g, args, out, params):
 def backward_records(graph, output, wrt, shapes, disconnected, plan=None, static=None, *,
                      full=True, named=True):
     """The backward graph as lists ``(keys, attr dicts, operand ids)`` + graph attrs: what
-    :func:`grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads directly.
+    :func:`gcompile.grad` makes a DiGraph of and :func:`gcompile.lowering.lower_records` reads.
     Operand ids index the same lists; every node comes after its operands.  ``static``:
     ``infer_shapes(graph, shapes, plan=plan)`` when the caller has it already.
 
