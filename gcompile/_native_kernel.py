@@ -15,7 +15,9 @@ exact) when its first word has the bit ``SQFORM``: both are computed and one
 is selected, without a branch per instruction.  ``TRANS`` runs ``tanh``,
 ``sin``, ``cos`` or ``exp`` by the form in bits 28 and 29 of its one word
 (0 to 3; the scheduler sorts each wave of independent ops by form, so the
-branch changes rarely).
+branch changes rarely); a ``sin`` with the bit ``PAIR`` also computes the
+``cos`` of its operand, which the next instruction (a ``cos`` with ``PAIR``)
+stores: the two calls side by side, which the compiler makes one ``sincos``.
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ ADD, SUB, MUL, DIV, NEG, POW = 0, 1, 2, 3, 4, 12
 MULADD, MULSUB, SUBMUL, NMUL, MULSQ, LIN = 17, 18, 19, 20, 21, 22
 TRANS = 23  # tanh, sin, cos, exp as one code: the form in bits 28, 29
 N_CODES = 24
+SIN, COS = 7, 8
+#: The bit of a TRANS word marking a sin and the cos of the same slot right after it.
+PAIR = 1 << 30
 #: The sign bit of an operand slot of LIN: the operand negated.
 NEGBIT = -(1 << 31)
 #: The bit of a LIN instruction's first word marking ``mulsq`` (a slot is below ``MAXSLOT``).
@@ -62,16 +67,21 @@ def _run(runs, ops, base, s):
                 s[base + k] = s[w & (MAXSLOT - 1)] * y + z
                 p += 3
         elif c == TRANS:
+            cos = 0.0  # of a paired sin, for the cos after it
             for k in range(k, end):
                 w = ops[p]
                 x = s[w & (MAXSLOT - 1)]
-                f = w >> 28
+                f = (w >> 28) & 3
                 if f == 0:
                     y = math.tanh(x)
                 elif f == 1:
-                    y = math.sin(x)
+                    if w & PAIR:  # both in one block: one sincos call
+                        y = math.sin(x)
+                        cos = math.cos(x)
+                    else:
+                        y = math.sin(x)
                 elif f == 2:
-                    y = math.cos(x)
+                    y = cos if w & PAIR else math.cos(x)
                 else:
                     y = math.exp(x)
                 s[base + k] = y

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native_kernel import (ADD, DIV, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG, NEGBIT,
-                             NMUL, SQFORM, TRANS, POW, SUB, SUBMUL)
+from ._native_kernel import (ADD, COS, DIV, LIN, MUL, MULADD, MULSQ, MULSUB, N_CODES, NEG,
+                             NEGBIT, NMUL, PAIR, SIN, SQFORM, TRANS, POW, SUB, SUBMUL)
 
 try:
     import numba
@@ -198,15 +198,34 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             if v >= 0 and pos[v] >= 0:
                 consumers[cfill[pos[v]]] = k
                 cfill[pos[v]] += 1
+    # sin(a) and cos(a) run as a pair, the cos right after the sin: one sincos in the kernel
+    # (the cos waits for its sin: one more dependency, released when the sin runs)
+    partner = np.full(m, -1, np.int64)
+    paired = np.zeros(m, np.uint8)
+    sin_of = np.full(n, -1, np.int64)  # operand -> the sin reading it (one: equal ops merged)
+    for k in range(m):
+        if op[ids[k]] == SIN:
+            sin_of[x[ids[k]]] = k
+    for k in range(m):
+        i = ids[k]
+        j = sin_of[x[i]] if op[i] == COS else -1
+        if j >= 0 and j // WINDOW <= k // WINDOW:  # the sin's window is open when the cos's is
+            partner[j] = k
+            paired[k] = paired[j] = 1
+            indeg[k] += 1
     limit = 0
     order = np.empty(m, np.int64)
     runs = np.empty(2 * m, np.int32)
     done = 0
+    inside = 0  # ops run of those below limit (a paired cos may run before its window)
+    ran = np.zeros(m, np.uint8)
     nruns = 0
     while done < m:
-        if done == limit:  # the window's ops all ran: the next window's ready ops
-            for k in range(limit, min(m, limit + WINDOW)):
-                if indeg[k] == 0:
+        while inside == limit and limit < m:  # the window's ops all ran: the next window's
+            for k in range(limit, min(m, limit + WINDOW)):  # ready ops
+                if ran[k]:
+                    inside += 1
+                elif indeg[k] == 0:
                     c = cls[op[ids[k]]]
                     qbuf[tail[c]] = k
                     tail[c] += 1
@@ -223,19 +242,25 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
                     k = qbuf[q]
                     if forms > 1 and tform[op[ids[k]]] != f:
                         continue
-                    order[done] = k
-                    done += 1
-                    for e in range(cstart[k], cstart[k + 1]):
-                        u = consumers[e]
-                        indeg[u] -= 1
-                        if indeg[u] == 0 and u < limit:
-                            c = cls[op[ids[u]]]
-                            qbuf[tail[c]] = u
-                            tail[c] += 1
+                    while k >= 0:  # the op, then the cos paired with it
+                        order[done] = k
+                        done += 1
+                        ran[k] = 1
+                        if k < limit:
+                            inside += 1
+                        for e in range(cstart[k], cstart[k + 1]):
+                            u = consumers[e]
+                            indeg[u] -= 1
+                            if indeg[u] == 0 and u < limit:
+                                c = cls[op[ids[u]]]
+                                qbuf[tail[c]] = u
+                                tail[c] += 1
+                        k = partner[k]
             head[best] = w1
-        runs[2 * nruns] = best
-        runs[2 * nruns + 1] = done
-        nruns += 1
+        if nruns == 0 or runs[2 * nruns - 1] < done:
+            runs[2 * nruns] = best
+            runs[2 * nruns + 1] = done
+            nruns += 1
     slot = leafslot.copy()
     for j in range(m):
         slot[ids[order[j]]] = base + j
@@ -275,6 +300,8 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             a |= SQFORM
         if tform[c] >= 0:
             a |= tform[c] << 28
+            if paired[order[j]]:
+                a |= PAIR
         if width[c] == 3:
             ops[p], ops[p + 1], ops[p + 2] = a, b, e
         elif width[c] == 2:

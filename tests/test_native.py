@@ -325,6 +325,38 @@ def test_the_plan_runs_as_python_too_and_gives_the_same_tape(monkeypatch):
     assert plain(feeds) == jitted(feeds)
 
 
+@pytest.mark.parametrize("window", [4, 16, 1 << 14])
+def test_a_sin_and_the_cos_of_its_operand_run_side_by_side(window, monkeypatch):
+    """The backward of sin(a) reads cos(a): the tape runs that cos right after the sin (one
+    sincos-shaped step), also when the two are windows apart in program order, and the
+    results stay those of the Python source bit for bit."""
+    import re
+    from gcompile import _native_plan
+
+    monkeypatch.setattr(_native_plan, "WINDOW", window)  # small windows: run as Python
+    monkeypatch.setattr(_native_plan, "_schedule", _native_plan._schedule.py_func)
+    monkeypatch.setattr(_native_plan, "plan", _native_plan.plan.py_func)
+    g = w1_graph(make_w1(400, seed=11))
+    g.add_node("s", op="sin")  # the user's own sin(x) * cos(x) too
+    g.add_node("c", op="cos")
+    g.add_node("sc", op="mul")
+    g.add_node("total", op="add")
+    g.add_edges_from([("x3", "s", {"arg": 0}), ("x3", "c", {"arg": 0}), ("s", "sc", {"arg": 0}),
+                      ("c", "sc", {"arg": 1}), (g.graph["output"], "total", {"arg": 0}),
+                      ("sc", "total", {"arg": 1})])
+    feeds = dict(zip(g.graph["wrt"], w1_inputs()))
+    f = gc.compile(g, "total", g.graph["wrt"], feeds=feeds, backend="native")
+    p = gc.compile(g, "total", g.graph["wrt"], feeds=feeds, backend="python")
+    assert f(feeds) == p(feeds)
+    lines = f.tape.splitlines()
+    sins = [(k, m.group(1)) for k, line in enumerate(lines)
+            if (m := re.match(r"s\d+ = sin\((s\d+)\)", line))]
+    assert len(sins) > 10
+    for k, arg in sins:  # every sin here has a cos of the same slot: it comes next
+        assert re.match(rf"s\d+ = cos\({arg}\)", lines[k + 1]), lines[k:k + 2]
+    assert f.tape.count(" = cos(") == len(sins)  # one cos per operand: merged, all paired
+
+
 def test_auto_does_not_load_numba_for_programs_below_the_threshold():
     """A program with fewer ops than AUTO_MIN cannot make a tape that long: auto decides
     Python without importing numba (its import alone costs more than compiling the source)."""
