@@ -122,8 +122,9 @@ def unique_names(names, reads, fwd):
 
 
 class Unnamed:
-    """The keys of backward records, named when first asked (:func:`backward_records`'s
-    ``named=False``): naming hashes a fresh string per node, which the native tape never needs.
+    """The keys of backward records, named when first asked
+    (:func:`~gcompile.sweep.backward_records`'s ``named=False``): naming hashes a fresh
+    string per node, which the native tape never needs.
 
     ``hints`` are the keys before they are made unique (a node reading forward value
     ``k`` is hinted ``k``, the key it keeps); :meth:`resolve` makes them unique in
