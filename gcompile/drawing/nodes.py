@@ -113,11 +113,23 @@ def _local_value(graph, local, values):
 
 
 #: ``compact`` nodes wrap rule lines longer than this many characters.
-WRAP = 26
+WRAP = 22
 
 
 def _wrap(text, compact):
-    return "\n".join(textwrap.wrap(text, WRAP, break_long_words=False)) if compact else text
+    """``text`` in lines of at most :data:`WRAP` characters where it can be (``compact``
+    only); an equation breaks after its ``=`` first.
+
+    >>> print(_wrap("d σ(x)/dx = σ(x)(1 - σ(x))", True))
+    d σ(x)/dx =
+    σ(x)(1 - σ(x))
+    """
+    if not compact or len(text) <= WRAP:
+        return text
+    head, equals, tail = text.partition(" = ")
+    parts = [head + " =", tail] if equals and len(head) < WRAP else [text]
+    return "\n".join(line for part in parts
+                     for line in textwrap.wrap(part, WRAP, break_long_words=False))
 
 
 def _is_array_text(text):
@@ -147,6 +159,7 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
     data = graph.nodes[key]
     op = data.get("op")
     name = node_name(graph, key)
+    detail = SIZES["detail"] + (1 if compact else 0)  # big pictures are shown scaled down
     value = values.get(key) if show_values and values else None
     short, preview = format_value(value) if value is not None else ("", "")
     sink = graph.out_degree(key) == 0
@@ -172,7 +185,7 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
                                if kind == "residual_node" else kind))
         shape = data.get("shape")
         if kind == "input" and isinstance(shape, tuple) and shape:
-            lines.append(("×".join(map(str, shape)), SIZES["detail"], colors["subtext"], False))
+            lines.append(("×".join(map(str, shape)), detail, colors["subtext"], False))
     rule = data.get("rule")
     if kind == "const" and rule and short and not clean_text(rule, 48).endswith("= " + short):
         rule_shown = False    # a constant inside a rule (the 1 of 1 - σ): its value, not the rule
@@ -183,11 +196,11 @@ def node_attrs(graph, key, kind, values, colors, fill, *, show_values=True, rule
         local = data.get("local")
         factor = _local_value(graph, local, values) if show_values else None
         if factor is not None and _is_array_text(factor):
-            lines.append((_wrap(text, compact), SIZES["detail"], colors["subtext"], False))
+            lines.append((_wrap(text, compact), detail, colors["subtext"], False))
             text = f"local factor: {factor}"   # a fact about the factor, not an equation
         elif factor is not None and not text.endswith("= " + factor):
             text += " = " + factor
-        lines.append((_wrap(text, compact), SIZES["detail"], colors["subtext"], False))
+        lines.append((_wrap(text, compact), detail, colors["subtext"], False))
         if kind == "const" and short and text.endswith("= " + short):
             short = ""        # the rule line already ends with the value: say it once
     if rule:
