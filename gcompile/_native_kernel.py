@@ -17,8 +17,8 @@ is selected, without a branch per instruction.  ``TRANS`` runs ``tanh``,
 (0 to 3; the scheduler sorts each wave of independent ops by form, so the
 branch changes rarely); a ``sin`` with the bit ``PAIR`` also computes the
 ``cos`` of its operand, which the next instruction (a ``cos`` with ``PAIR``)
-stores: the two libm calls side by side in one block, which the CPU overlaps (glibc's
-``sincos`` measured no faster here, and gives the same bits).
+stores: the two libm calls side by side, which the CPU overlaps (glibc's ``sincos``
+measured no faster here, and gives the same bits).
 """
 from __future__ import annotations
 
@@ -76,11 +76,9 @@ def _run(runs, ops, base, s):
                 if f == 0:
                     y = math.tanh(x)
                 elif f == 1:
-                    if w & PAIR:  # both in one block: one sincos call
-                        y = math.sin(x)
+                    y = math.sin(x)
+                    if w & PAIR:
                         cos = math.cos(x)
-                    else:
-                        y = math.sin(x)
                 elif f == 2:
                     y = cos if w & PAIR else math.cos(x)
                 else:

@@ -198,7 +198,7 @@ def _schedule(n, op, x, y, z, canon, targets, leafslot, base, fused, one, nzero)
             if v >= 0 and pos[v] >= 0:
                 consumers[cfill[pos[v]]] = k
                 cfill[pos[v]] += 1
-    # sin(a) and cos(a) run as a pair, the cos right after the sin: one sincos in the kernel
+    # sin(a) and cos(a) run as a pair, the cos right after the sin (the kernel computes both)
     # (the cos waits for its sin: one more dependency, released when the sin runs)
     partner = np.full(m, -1, np.int64)
     paired = np.zeros(m, np.uint8)

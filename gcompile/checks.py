@@ -109,16 +109,7 @@ def checked_in_insertion_order(graph):
                     found = known[name] = _inline_check(name)
         if found:
             opdef, arity = found
-            n = len(preds)
-            if n == arity and 0 < n < 3:  # the common shapes written out: no list of slots
-                args = _in_order(preds, n, seen)
-                if args is not None:
-                    ops[v] = opdef
-                    operands[v] = args
-                    params[v] = {k: d for k, d in opdef.params.items()} if opdef.params else {}
-                    add(v)
-                    continue
-            elif n == arity:
+            if len(preds) == arity:
                 slots = [None] * arity
                 for u, edata in preds.items():
                     pos = edata.get("arg")
@@ -144,26 +135,6 @@ def checked_in_insertion_order(graph):
             ops[v], operands[v], params[v] = opdef, args, kw
         add(v)
     return ops, operands, params
-
-
-def _in_order(preds, n, seen):
-    """The 1 or 2 operands ``preds`` (predecessor -> edge data) in ``arg`` order, when each
-    edge carries its own int ``arg`` below ``n`` and each operand is in ``seen``; else ``None``."""
-    if n == 1:
-        for u, edata in preds.items():
-            pos = edata.get("arg")
-            if pos == 0 and type(pos) is int and u in seen:
-                return (u,)
-        return None
-    (u0, e0), (u1, e1) = preds.items()
-    p0, p1 = e0.get("arg"), e1.get("arg")
-    if type(p0) is not int or type(p1) is not int or u0 not in seen or u1 not in seen:
-        return None
-    if p0 == 0 and p1 == 1:
-        return u0, u1
-    if p0 == 1 and p1 == 0:
-        return u1, u0
-    return None
 
 
 def _inline_check(name):

@@ -150,10 +150,8 @@ def _lower_backward(prog, reads, keyed, attrs, operands):
                         if unary.involution and kinds[keep] == OP and made[0] is unary:
                             ids_append(made[1][0])
                             continue
-                        ids_append(len(payload))  # a float64 scalar op: see below
-                        payload.append((unary, (keep,), {}))
-                        keys.append(v)
-                        op_names.append(unary.name)
+                        # neg(x) of a plain x, which simplify has nothing more to say about
+                        ids_append(add_plain(prog, v, unary, (keep,), {}))
                         continue
                 # add_plain written inline: most ops of big scalar graphs (capacity suffices)
                 ids_append(len(payload))
